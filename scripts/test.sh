@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: sets everything up (scripts/bootstrap.sh), then runs each stage and
+# prints the time it took. Stops at the first failing stage. `.ci/run` calls this.
+#   scripts/test.sh                 all stages
+#   scripts/test.sh pytest molecule only these stages (names as printed)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/bootstrap.sh
+export PATH="$ROOT/.venv/bin:$PATH"
+export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+PY_VERSION="$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+BUILD="$ROOT/.build/ansible_collections"
+REPORTS="$ROOT/.build/reports"
+mkdir -p "$REPORTS"
+
+# A real ansible_collections/peekoff/qdrant tree (ansible-test refuses symlinks) holding exactly what git would
+# ship (tracked files plus untracked, not ignored ones), with kubernetes.core beside it.
+collection_copy() {
+  rm -rf "$BUILD"; mkdir -p "$BUILD/peekoff/qdrant" "$BUILD/kubernetes"
+  git ls-files -co --exclude-standard -z | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
+    | tar --null -T - -cf - | tar -xf - -C "$BUILD/peekoff/qdrant"
+  cp -r .collections/ansible_collections/kubernetes/core "$BUILD/kubernetes/core"
+}
+
+# ansible-test fetches get-pip.py from a host these machines cannot reach; seed its cache with our stand-in.
+seed_get_pip() {
+  local v
+  # The pip release ansible-test pins for its virtual environments (ansible_test/_internal/python_requirements.py).
+  v="$(python -c 'from ansible_test._internal.python_requirements import get_venv_packages as g
+from types import SimpleNamespace as N
+print(g(N(version="'"$PY_VERSION"'"))["pip"])')"
+  mkdir -p "$HOME/.ansible/test/cache"
+  cp tests/sanity/get_pip_offline.py "$HOME/.ansible/test/cache/get_pip_${v//./_}.py"
+}
+
+stage_yamllint()  { yamllint --strict .; }
+stage_ansible_lint() { ansible-lint --offline --profile production; }
+stage_changelog() { antsibull-changelog lint; }
+stage_build()     { rm -f .build/peekoff-qdrant-*.tar.gz; ansible-galaxy collection build --force --output-path .build . >/dev/null
+                    python tests/sanity/check_build.py .build/peekoff-qdrant-*.tar.gz; }
+stage_sanity()    { collection_copy; seed_get_pip
+                    if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+                      (apt-get update -qq && apt-get install -y -qq shellcheck) >/dev/null 2>&1 || echo "shellcheck not installable: its sanity test is skipped" >&2
+                    fi
+                    (cd "$BUILD/peekoff/qdrant" && ansible-test sanity --local --python "$PY_VERSION" --requirements --color no \
+                       --skip-test pslint); }
+stage_units()     { collection_copy
+                    (cd "$BUILD/peekoff/qdrant" && ansible-test units --local --python "$PY_VERSION" --requirements --color no); }
+stage_pytest()    { python -m pytest -p no:cacheprovider -n 2 --junitxml "$REPORTS/pytest.xml" tests/pytest tests/unit; }
+stage_molecule()  { (cd "$ROOT" && molecule test -s default); }
+
+ALL=(yamllint ansible_lint changelog build sanity units pytest molecule)
+STAGES=("${@:-${ALL[@]}}")
+declare -A TOOK
+START_ALL=$(date +%s)
+for s in "${STAGES[@]}"; do
+  printf '\n===== stage %s =====\n' "$s"
+  t0=$(date +%s)
+  if ! "stage_$s"; then
+    printf '\n===== stage %s FAILED after %ss =====\n' "$s" "$(( $(date +%s) - t0 ))"
+    exit 1
+  fi
+  TOOK[$s]=$(( $(date +%s) - t0 ))
+  printf '===== stage %s passed in %ss =====\n' "$s" "${TOOK[$s]}"
+done
+printf '\n===== timings =====\n'
+for s in "${STAGES[@]}"; do printf '%-14s %5ss\n' "$s" "${TOOK[$s]}"; done
+printf '%-14s %5ss\n' total "$(( $(date +%s) - START_ALL ))"
+if [ -f "$REPORTS/pytest.xml" ]; then python tests/sanity/junit_summary.py "$REPORTS"/*.xml; fi
