@@ -1,0 +1,381 @@
+"""The Qdrant stand-in answers as ../shared/qdrant-facts.md says a real Qdrant v1.19.0 does."""
+import json
+import ssl
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from qdrant_standin import QdrantStandin, StandinConfig, mint_jwt
+
+KEY = "full-key-0123456789"
+RO_KEY = "read-only-key-9876543210"
+NO_CRED = "Must provide an API key or an Authorization bearer token"
+WRONG = "Invalid API key or JWT"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def call(standin, method, path, headers=None, body=None, context=None, timeout=5):
+    data = json.dumps(body).encode() if body is not None else None
+    hdrs = dict(headers or {})
+    if data is not None:
+        hdrs["Content-Type"] = "application/json"
+    req = urllib.request.Request(standin.url + path, method=method, headers=hdrs, data=data)
+    opener = _OPENER if context is None else urllib.request.build_opener(
+        _NoRedirect, urllib.request.HTTPSHandler(context=context))
+    try:
+        resp = opener.open(req, timeout=timeout)
+        return resp.status, resp.headers, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+def key(k):
+    return {"api-key": k}
+
+
+def bearer(k):
+    return {"Authorization": "Bearer " + k}
+
+
+def jwt(claims, secret=KEY, ttl=60):
+    claims = dict(claims)
+    claims.setdefault("exp", int(time.time()) + ttl)
+    return mint_jwt(secret, claims)
+
+
+@pytest.fixture
+def secured():
+    s = QdrantStandin(config=StandinConfig(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True))
+    s.start()
+    s.add_collection("products")
+    s.add_collection("orders")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def make():
+    started = []
+
+    def _make(**kwargs):
+        tls = kwargs.pop("tls", None)
+        s = QdrantStandin(config=StandinConfig(**kwargs), tls=tls)
+        s.start()
+        started.append(s)
+        return s
+
+    yield _make
+    for s in started:
+        s.stop()
+
+
+# ------------------------------------------------------------------------------------- open paths
+
+@pytest.mark.parametrize("path", ["/healthz", "/livez"])
+def test_health_paths_are_open(secured, path):
+    status, headers, body = call(secured, "GET", path)
+    assert (status, body) == (200, "healthz check passed")
+    assert headers["Content-Type"].startswith("text/plain")
+
+
+def test_readyz_open_and_ready(secured):
+    assert call(secured, "GET", "/readyz")[::2] == (200, "all shards are ready")
+
+
+def test_root_is_open_and_has_no_envelope(secured):
+    status, headers, body = call(secured, "GET", "/")
+    assert status == 200
+    assert json.loads(body) == {"title": "qdrant - vector search engine", "version": "1.19.0",
+                                "commit": secured.config.commit}
+    assert headers["Content-Type"] == "application/json"
+
+
+def test_dashboard_is_open(secured):
+    assert call(secured, "GET", "/dashboard")[0] == 200
+    assert call(secured, "GET", "/dashboard/assets/app.js")[0] == 200
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/telemetry", "/collections", "/collections/products",
+                                  "/no/such/path"])
+def test_protected_paths_need_a_credential(secured, path):
+    assert call(secured, "GET", path)[::2] == (401, NO_CRED)
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/telemetry", "/collections"])
+def test_wrong_key_is_401(secured, path):
+    assert call(secured, "GET", path, key("nope"))[::2] == (401, WRONG)
+    assert call(secured, "GET", path, bearer("nope"))[::2] == (401, WRONG)
+
+
+def test_metrics_and_telemetry_with_keys(secured):
+    for k in (KEY, RO_KEY):
+        status, _, body = call(secured, "GET", "/metrics", key(k))
+        assert status == 200 and "app_info" in body
+        status, _, body = call(secured, "GET", "/telemetry", key(k))
+        assert status == 200 and json.loads(body)["status"] == "ok"
+
+
+# ---------------------------------------------------------------------------------------- API keys
+
+@pytest.mark.parametrize("headers", [key(KEY), bearer(KEY)])
+def test_full_key_lists_collections(secured, headers):
+    status, _, body = call(secured, "GET", "/collections", headers)
+    doc = json.loads(body)
+    assert status == 200
+    assert doc["status"] == "ok" and isinstance(doc["time"], float)
+    assert [c["name"] for c in doc["result"]["collections"]] == ["orders", "products"]
+
+
+def test_full_key_create_and_delete(secured):
+    assert call(secured, "PUT", "/collections/c1", key(KEY), {"vectors": {"size": 4, "distance": "Cosine"}})[0] == 200
+    assert "c1" in secured.collections
+    status, _, body = call(secured, "PUT", "/collections/c1", key(KEY), {})
+    assert status == 400 and "already exists" in json.loads(body)["status"]["error"]
+    status, _, body = call(secured, "DELETE", "/collections/c1", key(KEY))
+    assert (status, json.loads(body)["result"]) == (200, True)
+    assert "c1" not in secured.collections
+
+
+def test_delete_of_missing_collection_is_200_false_for_manage(secured):
+    status, _, body = call(secured, "DELETE", "/collections/6f1c-does-not-exist", key(KEY))
+    doc = json.loads(body)
+    assert status == 200 and doc["result"] is False and doc["status"] == "ok"
+
+
+def test_missing_collection_get_is_404(secured):
+    status, _, body = call(secured, "GET", "/collections/nope", key(KEY))
+    assert status == 404 and "doesn't exist" in json.loads(body)["status"]["error"]
+
+
+def test_read_only_key_reads(secured):
+    assert call(secured, "GET", "/collections", key(RO_KEY))[0] == 200
+    assert call(secured, "GET", "/collections/products", bearer(RO_KEY))[0] == 200
+    for p in ("points/search", "points/scroll", "points/count", "points/query", "points/recommend",
+              "points/discover", "points/search/batch", "points"):
+        assert call(secured, "POST", "/collections/products/" + p, key(RO_KEY), {})[0] == 200, p
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("DELETE", "/collections/missing-one", None),
+    ("DELETE", "/collections/products", None),
+    ("PUT", "/collections/new", {}),
+    ("PATCH", "/collections/products", {}),
+    ("PUT", "/collections/products/points", {"points": [{"id": 1, "vector": [0.1]}]}),
+    ("POST", "/collections/products/points/delete", {"points": [1]}),
+])
+def test_read_only_key_is_refused_writes_with_403_json(secured, method, path, body):
+    status, headers, text = call(secured, method, path, key(RO_KEY), body)
+    assert status == 403
+    assert headers["Content-Type"] == "application/json"
+    doc = json.loads(text)
+    assert doc["status"]["error"].startswith("Forbidden: ")
+    assert doc["time"] == 0.0
+    assert "products" in secured.collections
+
+
+def test_read_only_key_write_message_for_collection_delete(secured):
+    _, _, text = call(secured, "DELETE", "/collections/x", key(RO_KEY))
+    assert json.loads(text) == {"status": {"error": "Forbidden: Global manage access is required"}, "time": 0.0}
+
+
+def test_points_upsert_and_count(secured):
+    assert call(secured, "PUT", "/collections/products/points", key(KEY),
+                {"points": [{"id": 1, "vector": [0.1], "payload": {"a": 1}}]})[0] == 200
+    _, _, body = call(secured, "POST", "/collections/products/points/count", key(RO_KEY), {})
+    assert json.loads(body)["result"] == {"count": 1}
+
+
+def test_no_keys_means_open(make):
+    s = make()
+    assert call(s, "GET", "/collections")[0] == 200
+    assert call(s, "DELETE", "/collections/x")[0] == 200
+
+
+def test_only_read_only_key_configured(make):
+    s = make(read_only_api_key=RO_KEY)
+    assert call(s, "GET", "/collections")[0] == 401
+    assert call(s, "GET", "/collections", key(RO_KEY))[0] == 200
+    assert call(s, "DELETE", "/collections/x", key(RO_KEY))[0] == 403
+
+
+def test_empty_key_is_unset(make):
+    s = make(api_key="")
+    assert call(s, "GET", "/collections")[0] == 200
+
+
+# --------------------------------------------------------------------------------------------- JWT
+
+def test_jwt_read_token(secured):
+    t = jwt({"access": "r"})
+    assert call(secured, "GET", "/collections", bearer(t))[0] == 200
+    assert call(secured, "GET", "/collections", key(t))[0] == 200
+    assert call(secured, "POST", "/collections/orders/points/search", key(t), {})[0] == 200
+    status, _, body = call(secured, "DELETE", "/collections/none", bearer(t))
+    assert status == 403 and json.loads(body)["status"]["error"].startswith("Forbidden")
+
+
+@pytest.mark.parametrize("claims", [{"access": "m"}, {}])
+def test_jwt_manage_token_and_token_without_access_claim(secured, claims):
+    t = jwt(claims)
+    status, _, body = call(secured, "DELETE", "/collections/none", bearer(t))
+    assert (status, json.loads(body)["result"]) == (200, False)
+
+
+def test_jwt_per_collection(secured):
+    t = jwt({"access": [{"collection": "products", "access": "r"}]})
+    assert call(secured, "GET", "/collections/products", key(t))[0] == 200
+    assert call(secured, "POST", "/collections/products/points/scroll", key(t), {})[0] == 200
+    status, _, body = call(secured, "GET", "/collections/orders", key(t))
+    assert status == 403 and "orders" in json.loads(body)["status"]["error"]
+    assert call(secured, "POST", "/collections/orders/points/search", key(t), {})[0] == 403
+    assert call(secured, "PUT", "/collections/products/points", key(t), {"points": []})[0] == 403
+    assert call(secured, "DELETE", "/collections/products", key(t))[0] == 403
+    assert call(secured, "GET", "/metrics", key(t))[0] == 403
+    # the list is filtered to the token's collections
+    _, _, body = call(secured, "GET", "/collections", key(t))
+    assert [c["name"] for c in json.loads(body)["result"]["collections"]] == ["products"]
+
+
+def test_jwt_per_collection_rw_can_write_points_but_not_manage(secured):
+    t = jwt({"access": [{"collection": "products", "access": "rw"}]})
+    assert call(secured, "PUT", "/collections/products/points", key(t), {"points": [{"id": 2}]})[0] == 200
+    assert call(secured, "PUT", "/collections/orders/points", key(t), {"points": [{"id": 2}]})[0] == 403
+    assert call(secured, "DELETE", "/collections/products", key(t))[0] == 403
+
+
+def test_jwt_expired_is_403_within_leeway_is_ok(secured):
+    status, _, body = call(secured, "GET", "/collections", bearer(jwt({"access": "r"}, ttl=-120)))
+    assert status == 403 and "ExpiredSignature" in body
+    assert call(secured, "GET", "/collections", bearer(jwt({"access": "r"}, ttl=-10)))[0] == 200
+
+
+def test_jwt_bad_signature_is_403(secured):
+    status, _, body = call(secured, "GET", "/collections", bearer(jwt({"access": "m"}, secret="other")))
+    assert status == 403 and "InvalidSignature" in body
+
+
+def test_jwt_signed_with_read_only_key_is_refused(secured):
+    assert call(secured, "GET", "/collections", bearer(jwt({"access": "m"}, secret=RO_KEY)))[0] == 403
+
+
+def test_jwt_garbage_and_missing_exp_are_401(secured):
+    assert call(secured, "GET", "/collections", bearer("a.b.c"))[::2] == (401, WRONG)
+    assert call(secured, "GET", "/collections", bearer(mint_jwt(KEY, {"access": "r"})))[::2] == (401, WRONG)
+    assert call(secured, "GET", "/collections", bearer(jwt({"access": "x"})))[::2] == (401, WRONG)
+
+
+def test_jwt_ignored_without_rbac(make):
+    s = make(api_key=KEY, jwt_rbac=False)
+    assert call(s, "GET", "/collections", bearer(jwt({"access": "m"})))[::2] == (401, WRONG)
+
+
+def test_jwt_rbac_ignored_without_api_key(make):
+    s = make(read_only_api_key=RO_KEY, jwt_rbac=True)
+    t = mint_jwt(RO_KEY, {"access": "m", "exp": int(time.time()) + 60})
+    assert call(s, "GET", "/collections", bearer(t))[::2] == (401, WRONG)
+    s2 = make(jwt_rbac=True)
+    assert call(s2, "DELETE", "/collections/x")[0] == 200  # no key at all: open
+
+
+# ---------------------------------------------------------------------------------- misbehaviour
+
+def test_auth_disabled(make):
+    s = make(api_key=KEY, read_only_api_key=RO_KEY, auth_disabled=True)
+    assert call(s, "GET", "/collections")[0] == 200
+    assert call(s, "DELETE", "/collections/x", key("whatever"))[0] == 200
+
+
+def test_accept_any_key(make):
+    s = make(api_key=KEY, accept_any_key=True)
+    assert call(s, "GET", "/collections")[0] == 401
+    assert call(s, "GET", "/collections", key("wrong"))[0] == 200
+
+
+def test_read_only_can_write(make):
+    s = make(api_key=KEY, read_only_api_key=RO_KEY, read_only_can_write=True)
+    assert call(s, "DELETE", "/collections/x", key(RO_KEY))[0] == 200
+
+
+def test_not_ready_and_ready_after_requests(make):
+    s = make(ready=False, ready_after_requests=2)
+    assert call(s, "GET", "/readyz")[::2] == (503, "some shards are not ready")
+    assert call(s, "GET", "/readyz")[0] == 503
+    assert call(s, "GET", "/readyz")[::2] == (200, "all shards are ready")
+
+
+def test_ready_after_seconds(make):
+    s = make(ready=False, ready_after=0.3)
+    assert call(s, "GET", "/readyz")[0] == 503
+    time.sleep(0.35)
+    assert call(s, "GET", "/readyz")[0] == 200
+
+
+def test_never_ready(make):
+    s = make(ready=False)
+    assert [call(s, "GET", "/readyz")[0] for _ in range(3)] == [503, 503, 503]
+    assert call(s, "GET", "/livez")[0] == 200
+
+
+def test_delay(make):
+    s = make(delay=0.5)
+    with pytest.raises(Exception):
+        call(s, "GET", "/livez", timeout=0.2)
+
+
+def test_redirect(make):
+    s = make(api_key=KEY, redirect_to="https://login.example.test/")
+    status, headers, _ = call(s, "GET", "/collections?x=1", key(KEY))
+    assert status == 302
+    assert headers["Location"] == "https://login.example.test/collections?x=1"
+
+
+def test_non_json(make):
+    s = make(api_key=KEY, non_json=True)
+    status, headers, body = call(s, "GET", "/", key(KEY))
+    assert status == 200 and headers["Content-Type"].startswith("text/html") and body.startswith("<!DOCTYPE")
+    assert call(s, "GET", "/healthz")[2] == "healthz check passed"
+
+
+def test_config_provider_is_consulted_per_request(make):
+    s = make(api_key=KEY)
+    current = {"cfg": StandinConfig(api_key="first")}
+    s.config_provider = lambda: current["cfg"]
+    assert call(s, "GET", "/collections", key("first"))[0] == 200
+    current["cfg"] = StandinConfig(api_key="second")
+    assert call(s, "GET", "/collections", key("first"))[0] == 401
+    assert call(s, "GET", "/collections", key("second"))[0] == 200
+
+
+def test_request_log_has_no_header_values(secured):
+    t = jwt({"access": "r"})
+    call(secured, "GET", "/collections", key(KEY))
+    call(secured, "GET", "/collections", bearer(t))
+    call(secured, "DELETE", "/collections/zz", key(RO_KEY))
+    assert secured.requests == [("GET", "/collections", 200), ("GET", "/collections", 200),
+                                ("DELETE", "/collections/zz", 403)]
+    assert KEY not in repr(secured.requests) and t not in repr(secured.requests)
+
+
+def test_https_with_throwaway_ca(make, tmp_path):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(certfile))
+    cert.private_key_pem.write_to_path(str(keyfile))
+    s = make(api_key=KEY, tls=(str(certfile), str(keyfile)))
+    assert s.url.startswith("https://127.0.0.1:")
+    ctx = ssl.create_default_context()
+    ca.configure_trust(ctx)
+    assert call(s, "GET", "/collections", key(KEY), context=ctx)[0] == 200
+    with pytest.raises(urllib.error.URLError):
+        call(s, "GET", "/", context=ssl.create_default_context())
