@@ -379,3 +379,11 @@ def test_https_with_throwaway_ca(make, tmp_path):
     assert call(s, "GET", "/collections", key(KEY), context=ctx)[0] == 200
     with pytest.raises(urllib.error.URLError):
         call(s, "GET", "/", context=ssl.create_default_context())
+
+
+def test_jwt_misbehaviour_switches(make):
+    s = make(api_key=KEY, jwt_rbac=True, jwt_leeway=10 ** 6, jwt_ignore_signature=True, jwt_ignore_access=True)
+    assert call(s, "GET", "/collections", bearer(jwt({"access": "r"}, ttl=-3600)))[0] == 200
+    assert call(s, "GET", "/collections", bearer(jwt({"access": "r"}, secret="other")))[0] == 200
+    assert call(s, "DELETE", "/collections/x", bearer(jwt({"access": "r"})))[0] == 200
+    assert call(s, "GET", "/collections/other", bearer(jwt({"access": [{"collection": "a", "access": "r"}]})))[0] == 404

@@ -1,0 +1,237 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, peekoff platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Shared connection code for the peekoff.qdrant modules.
+
+One argument spec (paired with the ``peekoff.qdrant.qdrant`` doc fragment), one exception type, and an HTTP
+client on ansible's ``Request``/``open_url`` machinery that
+
+* never follows a redirect (a 3xx answer is returned to the caller, who decides; credentials never travel to
+  another host),
+* never puts a header value (API key, JWT, Kubernetes token) into a message, a result or a log line,
+* can reach Qdrant directly (``url``) or through the Kubernetes API server's service proxy
+  (``kubernetes_proxy``, see :mod:`qdrant_kube`), in which case Qdrant credentials travel in the ``api-key``
+  header because the API server consumes ``Authorization`` itself.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import socket
+import ssl
+
+from http.client import HTTPException
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit, urlunsplit
+
+from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.module_utils.urls import Request, make_context
+
+
+USER_AGENT = "peekoff.qdrant"
+
+
+class QdrantError(Exception):
+    """Anything that goes wrong talking to Qdrant or reading the connection settings.
+
+    Messages are meant for the user (turned into ``fail_json(msg=...)``) and never contain a secret.
+    """
+
+
+def qdrant_argument_spec():
+    """The connection options every peekoff.qdrant module takes (doc fragment ``peekoff.qdrant.qdrant``)."""
+    return dict(
+        url=dict(type="str"),
+        api_key=dict(type="str", no_log=True),
+        read_only_api_key=dict(type="str", no_log=True),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        timeout=dict(type="float", default=10.0),
+        kubernetes_proxy=dict(
+            type="dict",
+            options=dict(
+                kubeconfig=dict(type="path"),
+                context=dict(type="str"),
+                namespace=dict(type="str"),
+                service=dict(type="str", required=True),
+                port=dict(type="str", default="6333"),
+                scheme=dict(type="str", default="http", choices=["http", "https"]),
+            ),
+        ),
+    )
+
+
+# Arguments to AnsibleModule that go with qdrant_argument_spec().
+QDRANT_REQUIRED_ONE_OF = [("url", "kubernetes_proxy")]
+QDRANT_MUTUALLY_EXCLUSIVE = [("url", "kubernetes_proxy")]
+
+
+def redact_url(url):
+    """Drop user info, query and fragment from a URL so that it can be shown."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def validate_base_url(url):
+    """Return the URL without trailing slash, or raise QdrantError for something that is not http(s)://host."""
+    if not isinstance(url, str) or not url:
+        raise QdrantError("url must be an http:// or https:// URL, e.g. https://qdrant.example.com")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise QdrantError("url is not a valid URL: %s" % redact_url(url))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise QdrantError("url must start with http:// or https:// and name a host; got %s" % redact_url(url))
+    if "@" in parts.netloc:
+        raise QdrantError("url must not carry user information (user:password@); pass keys with api_key")
+    if parts.query or parts.fragment:
+        raise QdrantError("url must not have a query string or fragment; got %s" % redact_url(url))
+    return url.rstrip("/")
+
+
+class Response:
+    """What came back: status, lower-cased headers, body. ``json()`` raises QdrantError on a non-JSON body."""
+
+    def __init__(self, status, headers, body, url):
+        self.status = status
+        self.headers = dict((k.lower(), v) for k, v in (headers or {}).items())
+        self.body = body or b""
+        self.url = url
+
+    @property
+    def text(self):
+        return to_text(self.body, errors="surrogate_or_replace")
+
+    @property
+    def content_type(self):
+        return self.headers.get("content-type", "")
+
+    @property
+    def is_redirect(self):
+        return 300 <= self.status < 400
+
+    @property
+    def location(self):
+        return redact_url(self.headers.get("location", "")) if self.headers.get("location") else ""
+
+    def json(self):
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            raise QdrantError("expected a JSON answer, got %s" % self.describe())
+
+    def short_text(self, limit=80):
+        text = " ".join(self.text.split())
+        return text if len(text) <= limit else text[:limit] + "..."
+
+    def describe(self):
+        """One line for a report: status plus a short, safe look at the body (or the redirect target)."""
+        if self.is_redirect:
+            return "HTTP %d redirect to %s" % (self.status, self.location or "(no Location)")
+        ctype = self.content_type.split(";")[0].strip() or "no content type"
+        text = self.short_text()
+        return "HTTP %d (%s) %r" % (self.status, ctype, text) if text else "HTTP %d (%s)" % (self.status, ctype)
+
+
+class QdrantClient:
+    """A small HTTP client for Qdrant's REST API.
+
+    :arg base_url: ``https://qdrant.example.com`` or the service-proxy URL built by qdrant_kube.
+    :kwarg timeout: seconds for each request.
+    :kwarg validate_certs, ca_path: TLS verification towards ``base_url`` (ignored when ``ssl_context`` is set).
+    :kwarg ssl_context: a ready ``ssl.SSLContext`` (used for the Kubernetes API server with kubeconfig data).
+    :kwarg base_headers: headers sent with every request (e.g. the Kubernetes credential). Never reported.
+    :kwarg via_kubernetes_proxy: Qdrant credentials must then go in ``api-key`` (the API server strips
+        ``Authorization``).
+    """
+
+    def __init__(self, base_url, timeout=10.0, validate_certs=True, ca_path=None, ssl_context=None,
+                 base_headers=None, via_kubernetes_proxy=False):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = float(timeout)
+        self.via_kubernetes_proxy = via_kubernetes_proxy
+        self._base_headers = dict(base_headers or {})
+        if ssl_context is None and not self.base_url.startswith("https://"):
+            # Never used for http://, but given so that ansible's Request does not build (and load the system
+            # CA store into) a new context for every request.
+            ssl_context = ssl.create_default_context()
+        elif ssl_context is None:
+            try:
+                ssl_context = make_context(cafile=ca_path, validate_certs=validate_certs)
+            except (IOError, OSError, ssl.SSLError) as e:
+                raise QdrantError("cannot use ca_path %s: %s" % (ca_path, to_native(getattr(e, "strerror", None) or e)))
+        self._ssl_context = ssl_context
+        self.display_url = redact_url(self.base_url)
+
+    def credential_headers(self, credential, bearer=False):
+        """Headers carrying a Qdrant API key or JWT: ``api-key``, or ``Authorization: Bearer`` when asked and
+        the request goes straight to Qdrant."""
+        if credential is None:
+            return {}
+        if bearer and not self.via_kubernetes_proxy:
+            return {"Authorization": "Bearer %s" % credential}
+        return {"api-key": credential}
+
+    def request(self, method, path, credential=None, bearer=False, body=None, timeout=None):
+        """Send one request and return a Response for every HTTP status (2xx-5xx, and 3xx unfollowed).
+
+        Raises QdrantError for failures below HTTP (refused connection, TLS, timeout), naming the URL without
+        secrets.
+        """
+        url = self.base_url + path
+        headers = {"Accept": "application/json, text/plain;q=0.9, */*;q=0.1"}
+        headers.update(self._base_headers)
+        headers.update(self.credential_headers(credential, bearer=bearer))
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        timeout = self.timeout if timeout is None else timeout
+        where = "%s %s" % (method, redact_url(url))
+        req = Request(http_agent=USER_AGENT, follow_redirects="none", use_netrc=False)
+        try:
+            resp = req.open(method, url, data=data, headers=headers, timeout=timeout, context=self._ssl_context,
+                            use_proxy=True)
+            try:
+                return Response(resp.status, dict(resp.headers.items()), resp.read(), url)
+            finally:
+                resp.close()
+        except HTTPError as e:  # every status >= 300 when redirects are not followed
+            try:
+                payload = e.read() if e.fp is not None else b""
+            except (IOError, OSError, HTTPException):
+                payload = b""
+            headers_out = dict(e.headers.items()) if e.headers is not None else {}
+            return Response(e.code, headers_out, payload, url)
+        except (socket.timeout, TimeoutError):
+            raise QdrantError("%s: no answer within %s s (timeout)" % (where, _num(timeout)))
+        except ssl.SSLError as e:
+            raise QdrantError("%s: TLS failed: %s" % (where, _ssl_reason(e)))
+        except URLError as e:
+            reason = e.reason
+            if isinstance(reason, (socket.timeout, TimeoutError)):
+                raise QdrantError("%s: no answer within %s s (timeout)" % (where, _num(timeout)))
+            if isinstance(reason, ssl.SSLError):
+                raise QdrantError("%s: TLS failed: %s" % (where, _ssl_reason(reason)))
+            raise QdrantError("%s: cannot connect: %s" % (where, to_native(getattr(reason, "strerror", None) or reason)))
+        except (HTTPException, IOError, OSError, ValueError) as e:
+            raise QdrantError("%s: request failed: %s" % (where, to_native(e)))
+
+
+def _num(value):
+    value = float(value)
+    return ("%d" % value) if value == int(value) else ("%g" % value)
+
+
+def _ssl_reason(err):
+    if isinstance(err, ssl.SSLCertVerificationError):
+        return ("certificate verification failed (%s); give the CA that signed the server certificate in ca_path, "
+                "or set validate_certs=false only for testing" % (err.verify_message or err.reason))
+    return to_native(getattr(err, "reason", None) or err)

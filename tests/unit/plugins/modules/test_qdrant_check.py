@@ -1,0 +1,484 @@
+"""qdrant_check against the real Qdrant stand-in over HTTP and HTTPS: every check's pass and fail path."""
+import base64
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.peekoff.qdrant.plugins.modules import qdrant_check
+
+KEY = "unit-full-key-5f2b8c0e"
+RO_KEY = "unit-read-only-key-a81d77"
+K8S_TOKEN = "k8s-bearer-token-0b9e41"
+
+BASE_CHECKS = ["liveness", "readiness", "version", "no_credential_refused", "wrong_key_refused",
+               "full_key_reads", "full_key_writes"]
+RO_CHECKS = ["read_only_key_reads", "read_only_key_refused_writes"]
+JWT_CHECKS = ["jwt_read_token_reads", "jwt_read_token_refused_writes", "jwt_collection_token_scoped",
+              "jwt_expired_token_refused", "jwt_wrong_signature_refused", "jwt_manage_token_writes"]
+ALL_CHECKS = BASE_CHECKS + RO_CHECKS + JWT_CHECKS
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(monkeypatch):
+    monkeypatch.setattr(qdrant_check, "READY_POLL_INTERVAL", 0.05)
+
+
+@pytest.fixture
+def secured(standin_factory):
+    return standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True)
+
+
+def args_for(standin, **extra):
+    args = dict(url=standin.url, api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, wait_timeout=0.5,
+                timeout=2)
+    args.update(extra)
+    return args
+
+
+def failed_names(result):
+    return sorted(c["name"] for c in result["checks"] if not c["passed"])
+
+
+def by_name(result):
+    return dict((c["name"], c) for c in result["checks"])
+
+
+def assert_fails_exactly(failed, result, names):
+    assert failed, "the module passed although %s should fail" % names
+    assert failed_names(result) == sorted(names)
+    assert result["failed_checks"] == [n for n in [c["name"] for c in result["checks"]] if n in names]
+    for name in names:
+        assert name in result["msg"]
+    assert "NOT proven healthy and secure" in result["msg"]
+    assert result["changed"] is False
+
+
+# ---------------------------------------------------------------------------------------------- passing
+
+def test_secure_instance_passes_every_check_over_http(run_module, secured):
+    failed, result = run_module(qdrant_check.main, args_for(secured))
+    assert not failed, result.get("msg")
+    assert [c["name"] for c in result["checks"]] == ALL_CHECKS
+    assert all(c["passed"] for c in result["checks"])
+    assert all(set(c) == {"name", "passed", "expected", "observed"} for c in result["checks"])
+    assert result["version"] == "1.19.0"
+    assert result["ready"] is True
+    assert result["changed"] is False
+    assert result["failed_checks"] == []
+    assert result["url"] == secured.url
+    assert secured.collections == []  # the write probes changed nothing
+    # JWTs went as Bearer, keys in api-key; nothing about headers is logged by the stand-in
+    methods = [m for m, _, _ in secured.requests]
+    assert "DELETE" in methods
+
+
+def test_only_base_checks_without_read_only_key_and_jwt(run_module, secured):
+    failed, result = run_module(qdrant_check.main, args_for(secured, read_only_api_key=None, jwt_rbac=False))
+    assert not failed
+    assert [c["name"] for c in result["checks"]] == BASE_CHECKS
+
+
+def test_check_mode_runs_the_same_probes_and_changes_nothing(run_module, secured):
+    secured.add_collection("products")
+    failed, result = run_module(qdrant_check.main, args_for(secured, _ansible_check_mode=True))
+    assert not failed
+    assert [c["name"] for c in result["checks"]] == ALL_CHECKS
+    assert result["changed"] is False
+    assert secured.collections == ["products"]
+    assert any(m == "DELETE" for m, _, _ in secured.requests)
+
+
+def test_expect_version_matches(run_module, secured):
+    for wanted in ("1.19.0", "v1.19.0", "1.19"):
+        failed, result = run_module(qdrant_check.main, args_for(secured, expect_version=wanted))
+        assert not failed, wanted
+
+
+def test_readiness_waits_until_ready(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, ready=False, ready_after_requests=3)
+    failed, result = run_module(qdrant_check.main, args_for(s, wait_timeout=5))
+    assert not failed
+    assert result["ready"] is True
+    assert [p for _, p, st in s.requests if p == "/readyz"] == ["/readyz"] * 4
+
+
+# ------------------------------------------------------------------------------------ HTTPS / TLS
+
+@pytest.fixture
+def tls_standin(standin_factory, tls_material):
+    return standin_factory(tls=(tls_material["certfile"], tls_material["keyfile"]),
+                           api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True)
+
+
+def test_https_with_ca_path_passes(run_module, tls_standin, tls_material):
+    assert tls_standin.url.startswith("https://")
+    failed, result = run_module(qdrant_check.main, args_for(tls_standin, ca_path=tls_material["ca_pem"]))
+    assert not failed, result.get("msg")
+    assert all(c["passed"] for c in result["checks"])
+
+
+def test_https_without_the_ca_fails_with_a_clear_tls_message(run_module, tls_standin):
+    failed, result = run_module(qdrant_check.main, args_for(tls_standin))
+    assert_fails_exactly(failed, result, ALL_CHECKS)
+    live = by_name(result)["liveness"]["observed"]
+    assert "certificate verification failed" in live and "ca_path" in live
+    assert by_name(result)["version"]["observed"].startswith("not run: the instance is unreachable")
+    assert tls_standin.requests == []  # the handshake failed before any request
+
+
+def test_https_validate_certs_false_passes(run_module, tls_standin):
+    failed, result = run_module(qdrant_check.main, args_for(tls_standin, validate_certs=False))
+    assert not failed, result.get("msg")
+
+
+def test_https_with_an_unrelated_ca_fails(run_module, tls_standin, tmp_path):
+    trustme = pytest.importorskip("trustme")
+    other = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    failed, result = run_module(qdrant_check.main, args_for(tls_standin, ca_path=str(other)))
+    assert failed and "certificate verification failed" in by_name(result)["liveness"]["observed"]
+
+
+def test_missing_ca_path_file_is_a_clear_error(run_module, tls_standin, tmp_path):
+    failed, result = run_module(qdrant_check.main, args_for(tls_standin, ca_path=str(tmp_path / "nope.pem")))
+    assert failed and "ca_path" in result["msg"] and "Traceback" not in result["msg"]
+
+
+def test_ca_path_with_plain_http_is_refused(run_module, secured, tls_material):
+    failed, result = run_module(qdrant_check.main, args_for(secured, ca_path=tls_material["ca_pem"]))
+    assert failed and "https" in result["msg"]
+
+
+# --------------------------------------------------------------------------------- insecure instances
+
+def test_instance_without_authentication_fails(run_module, standin_factory):
+    s = standin_factory()  # no keys at all: Qdrant's default
+    failed, result = run_module(qdrant_check.main, args_for(s))
+    assert_fails_exactly(failed, result, ["no_credential_refused", "wrong_key_refused",
+                                          "read_only_key_refused_writes", "jwt_read_token_refused_writes",
+                                          "jwt_collection_token_scoped", "jwt_expired_token_refused",
+                                          "jwt_wrong_signature_refused"])
+    assert "HTTP 200" in by_name(result)["no_credential_refused"]["observed"]
+
+
+def test_auth_disabled_switch_fails(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, auth_disabled=True)
+    failed, result = run_module(qdrant_check.main, args_for(s, jwt_rbac=False))
+    assert_fails_exactly(failed, result, ["no_credential_refused", "wrong_key_refused",
+                                          "read_only_key_refused_writes"])
+
+
+def test_server_accepting_any_key_fails(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, accept_any_key=True)
+    failed, result = run_module(qdrant_check.main, args_for(s, jwt_rbac=False))
+    assert_fails_exactly(failed, result, ["wrong_key_refused", "read_only_key_refused_writes"])
+
+
+def test_read_only_key_that_can_write_fails(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, read_only_can_write=True)
+    failed, result = run_module(qdrant_check.main, args_for(s))
+    assert_fails_exactly(failed, result, ["read_only_key_refused_writes"])
+    assert "HTTP 200" in by_name(result)["read_only_key_refused_writes"]["observed"]
+
+
+def test_wrong_read_only_key_fails_reads(run_module, secured):
+    failed, result = run_module(qdrant_check.main, args_for(secured, read_only_api_key="not-the-ro-key"))
+    assert_fails_exactly(failed, result, ["read_only_key_reads", "read_only_key_refused_writes"])
+    assert "401" in by_name(result)["read_only_key_reads"]["observed"]
+
+
+def test_full_key_that_cannot_write_fails(run_module, standin_factory):
+    # the user passed the read-only key as api_key: reads work, writes do not
+    s = standin_factory(api_key="the-real-full-key", read_only_api_key=KEY)
+    failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None, jwt_rbac=False))
+    assert_fails_exactly(failed, result, ["full_key_writes"])
+    assert "403" in by_name(result)["full_key_writes"]["observed"]
+
+
+def test_wrong_full_key_fails_reads_and_writes(run_module, standin_factory):
+    s = standin_factory(api_key="the-real-full-key")
+    failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None, jwt_rbac=False))
+    assert_fails_exactly(failed, result, ["full_key_reads", "full_key_writes"])
+
+
+def test_same_key_for_both_is_refused_before_probing(run_module, secured):
+    failed, result = run_module(qdrant_check.main, args_for(secured, read_only_api_key=KEY))
+    assert failed and "same as api_key" in result["msg"]
+    assert secured.requests == []
+
+
+# ------------------------------------------------------------------------------------------ JWT paths
+
+def test_jwt_rbac_off_on_server_fails_every_jwt_acceptance(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=False)
+    failed, result = run_module(qdrant_check.main, args_for(s))
+    assert_fails_exactly(failed, result, ["jwt_read_token_reads", "jwt_read_token_refused_writes",
+                                          "jwt_collection_token_scoped", "jwt_expired_token_refused",
+                                          "jwt_wrong_signature_refused", "jwt_manage_token_writes"])
+
+
+def test_server_accepting_expired_tokens_fails(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, jwt_rbac=True, jwt_leeway=10 ** 6)
+    failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None))
+    assert_fails_exactly(failed, result, ["jwt_expired_token_refused"])
+
+
+def test_server_ignoring_jwt_signature_fails(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, jwt_rbac=True, jwt_ignore_signature=True)
+    failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None))
+    assert_fails_exactly(failed, result, ["jwt_wrong_signature_refused"])
+
+
+def test_server_ignoring_jwt_access_claim_fails(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, jwt_rbac=True, jwt_ignore_access=True)
+    failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None))
+    assert_fails_exactly(failed, result, ["jwt_read_token_refused_writes", "jwt_collection_token_scoped"])
+    assert "other collection: HTTP 404" in by_name(result)["jwt_collection_token_scoped"]["observed"]
+
+
+def test_jwt_tokens_never_reach_the_result_or_the_message(run_module, secured):
+    failed, result = run_module(qdrant_check.main, args_for(secured))
+    assert not failed
+    assert "eyJ" not in json.dumps(result)  # also asserted by run_module for every test
+
+
+# ------------------------------------------------------------------------------ unhealthy / odd servers
+
+def test_readyz_stuck_at_503_fails_after_wait_timeout(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, ready=False)
+    t0 = time.monotonic()
+    failed, result = run_module(qdrant_check.main, args_for(s, wait_timeout=0.6))
+    took = time.monotonic() - t0
+    assert_fails_exactly(failed, result, ["readiness"])
+    observed = by_name(result)["readiness"]["observed"]
+    assert "not ready after waiting 0.6 s (wait_timeout" in observed
+    assert "HTTP 503" in observed and "some shards are not ready" in observed
+    assert result["ready"] is False
+    assert 0.6 <= took < 5
+    assert len([p for _, p, _ in s.requests if p == "/readyz"]) >= 3
+
+
+def test_wait_timeout_zero_asks_once(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, ready=False)
+    failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None, jwt_rbac=False,
+                                                            wait_timeout=0))
+    assert_fails_exactly(failed, result, ["readiness"])
+    assert [p for _, p, _ in s.requests].count("/readyz") == 1
+
+
+def test_slow_server_times_out(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, delay=1.0)
+    t0 = time.monotonic()
+    failed, result = run_module(qdrant_check.main, args_for(s, timeout=0.3, read_only_api_key=None,
+                                                            jwt_rbac=False))
+    assert time.monotonic() - t0 < 3
+    assert_fails_exactly(failed, result, BASE_CHECKS)
+    assert "no answer within 0.3 s (timeout)" in by_name(result)["liveness"]["observed"]
+    assert by_name(result)["full_key_writes"]["observed"].startswith("not run")
+
+
+def test_unreachable_instance(run_module, standin_factory):
+    s = standin_factory(api_key=KEY)
+    url = s.url
+    s.stop()
+    failed, result = run_module(qdrant_check.main, dict(url=url, api_key=KEY, timeout=1, wait_timeout=0))
+    assert_fails_exactly(failed, result, BASE_CHECKS)
+    assert "cannot connect" in by_name(result)["liveness"]["observed"]
+
+
+def test_redirect_is_never_followed_and_fails(run_module, standin_factory):
+    target = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True)
+    s = standin_factory(api_key=KEY, redirect_to=target.url + "/elsewhere")
+    failed, result = run_module(qdrant_check.main, args_for(s))
+    assert_fails_exactly(failed, result, ALL_CHECKS)
+    assert "HTTP 302 redirect to %s/elsewhere/livez" % target.url in by_name(result)["liveness"]["observed"]
+    assert target.requests == []  # no credential was carried to the redirect target
+
+
+def test_non_json_answers_fail(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, non_json=True)
+    failed, result = run_module(qdrant_check.main, args_for(s))
+    assert_fails_exactly(failed, result, ["version", "full_key_reads", "full_key_writes", "read_only_key_reads",
+                                          "jwt_read_token_reads", "jwt_manage_token_writes"])
+    assert "expected a JSON answer" in by_name(result)["version"]["observed"]
+    assert "text/html" in by_name(result)["full_key_reads"]["observed"]
+
+
+def test_wrong_expect_version_fails(run_module, secured):
+    failed, result = run_module(qdrant_check.main, args_for(secured, expect_version="1.18.2"))
+    assert_fails_exactly(failed, result, ["version"])
+    assert by_name(result)["version"]["observed"] == "version 1.19.0"
+    assert "1.18.2" in by_name(result)["version"]["expected"]
+    assert result["version"] == "1.19.0"
+
+
+# ---------------------------------------------------------------------------------- argument errors
+
+@pytest.mark.parametrize("url,fragment", [
+    ("ftp://127.0.0.1", "http"),
+    ("127.0.0.1:6333", "http"),
+    ("http://user:secretpass@127.0.0.1:6333", "user information"),
+    ("http://127.0.0.1:6333/?api-key=x", "query"),
+])
+def test_bad_urls_are_clear_errors(run_module, url, fragment):
+    failed, result = run_module(qdrant_check.main, dict(url=url, api_key=KEY))
+    assert failed and fragment in result["msg"]
+    assert "secretpass" not in result["msg"]
+
+
+def test_url_or_kubernetes_proxy_is_required(run_module):
+    failed, result = run_module(qdrant_check.main, dict(api_key=KEY))
+    assert failed and "url" in result["msg"] and "kubernetes_proxy" in result["msg"]
+
+
+def test_url_and_kubernetes_proxy_are_exclusive(run_module):
+    failed, result = run_module(qdrant_check.main, dict(api_key=KEY, url="http://127.0.0.1:1",
+                                                        kubernetes_proxy=dict(service="qdrant")))
+    assert failed and "mutually exclusive" in result["msg"]
+
+
+def test_api_key_is_required(run_module):
+    failed, result = run_module(qdrant_check.main, dict(url="http://127.0.0.1:1"))
+    assert failed and "api_key" in result["msg"]
+
+
+def test_negative_wait_timeout(run_module):
+    failed, result = run_module(qdrant_check.main, dict(url="http://127.0.0.1:1", api_key=KEY, wait_timeout=-1))
+    assert failed and "wait_timeout" in result["msg"]
+
+
+# ------------------------------------------------------------------ through the Kubernetes API proxy
+
+class _FakeApiServer:
+    """A tiny API server: checks the bearer token, strips Authorization and forwards
+    /api/v1/namespaces/<ns>/services/<scheme>:<svc>:<port>/proxy/<rest> to a backend URL."""
+
+    def __init__(self, backend_url, namespace="qdrant", service="qdrant", port="6333", tls=None):
+        self.backend_url = backend_url
+        self.prefix = "/api/v1/namespaces/%s/services/http:%s:%s/proxy" % (namespace, service, port)
+        self.seen = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _do(self):
+                auth = self.headers.get("Authorization")
+                outer.seen.append((self.command, self.path, auth == "Bearer " + K8S_TOKEN,
+                                   self.headers.get("api-key") is not None))
+                if auth != "Bearer " + K8S_TOKEN:
+                    return self._reply(401, b'{"kind":"Status","code":401}', {"Content-Type": "application/json"})
+                if not self.path.startswith(self.server.prefix):
+                    return self._reply(404, b"not found", {})
+                rest = self.path[len(self.server.prefix):] or "/"
+                headers = dict((k, v) for k, v in self.headers.items()
+                               if k.lower() not in ("authorization", "host", "content-length", "connection"))
+                length = int(self.headers.get("Content-Length") or 0)
+                data = self.rfile.read(length) if length else None
+                req = urllib.request.Request(outer.backend_url + rest, data=data, method=self.command,
+                                             headers=headers)
+                try:
+                    resp = urllib.request.urlopen(req, timeout=5)
+                    status, body, rh = resp.status, resp.read(), resp.headers
+                except urllib.error.HTTPError as e:
+                    status, body, rh = e.code, e.read(), e.headers
+                self._reply(status, body, {"Content-Type": rh.get("Content-Type", "text/plain")})
+
+            def _reply(self, status, body, headers):
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _do
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.prefix = self.prefix
+        if tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def apiserver_factory():
+    made = []
+
+    def _make(*a, **kw):
+        srv = _FakeApiServer(*a, **kw)
+        made.append(srv)
+        return srv
+    yield _make
+    for srv in made:
+        srv.stop()
+
+
+def write_kubeconfig(path, server, user, cluster_extra=None, namespace="qdrant"):
+    cluster = dict(server=server)
+    cluster.update(cluster_extra or {})
+    doc = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "test",
+        "clusters": [{"name": "c", "cluster": cluster}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "test", "context": {"cluster": "c", "user": "u", "namespace": namespace}}],
+    }
+    path.write_text(json.dumps(doc))  # JSON is YAML
+    return str(path)
+
+
+def test_through_kubernetes_proxy_passes_with_keys_in_api_key_header(run_module, secured, apiserver_factory,
+                                                                   tmp_path, tls_material):
+    api = apiserver_factory(secured.url, tls=(tls_material["certfile"], tls_material["keyfile"]))
+    ca_data = base64.b64encode(open(tls_material["ca_pem"], "rb").read()).decode()
+    kc = write_kubeconfig(tmp_path / "kubeconfig", api.url, {"token": K8S_TOKEN},
+                          {"certificate-authority-data": ca_data})
+    args = dict(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, wait_timeout=0.5, timeout=3,
+                kubernetes_proxy=dict(kubeconfig=kc, service="qdrant", port="6333"))
+    failed, result = run_module(qdrant_check.main, args, secrets=[K8S_TOKEN])
+    assert not failed, result.get("msg")
+    assert [c["name"] for c in result["checks"]] == ALL_CHECKS
+    assert "/api/v1/namespaces/qdrant/services/http:qdrant:6333/proxy" in result["url"]
+    assert all(ok for _, _, ok, _ in api.seen)  # the Kubernetes credential went with every request
+    # The Qdrant credentials travelled in api-key (Authorization is the API server's): the JWT checks pass
+    # only because tokens went in api-key.
+    assert any(has_key for _, _, _, has_key in api.seen)
+
+
+def test_kubernetes_proxy_wrong_token_fails(run_module, secured, apiserver_factory, tmp_path):
+    api = apiserver_factory(secured.url)
+    kc = write_kubeconfig(tmp_path / "kubeconfig", api.url, {"token": "wrong"})
+    args = dict(api_key=KEY, wait_timeout=0, kubernetes_proxy=dict(kubeconfig=kc, service="qdrant"))
+    failed, result = run_module(qdrant_check.main, args)
+    assert failed and "liveness" in result["failed_checks"]
+    assert secured.requests == []
+
+
+def test_kubernetes_proxy_exec_plugin_is_a_clear_error(run_module, tmp_path):
+    kc = write_kubeconfig(tmp_path / "kubeconfig", "https://127.0.0.1:6443",
+                          {"exec": {"command": "aws", "apiVersion": "client.authentication.k8s.io/v1"}})
+    failed, result = run_module(qdrant_check.main, dict(api_key=KEY, kubernetes_proxy=dict(kubeconfig=kc,
+                                                                                          service="qdrant")))
+    assert failed and "exec plugin" in result["msg"] and "not support" in result["msg"]
+    assert "Traceback" not in result["msg"]
+
+
+def test_kubernetes_proxy_missing_kubeconfig(run_module, tmp_path):
+    failed, result = run_module(qdrant_check.main, dict(api_key=KEY, kubernetes_proxy=dict(
+        kubeconfig=str(tmp_path / "absent"), service="qdrant")))
+    assert failed and "cannot read kubeconfig" in result["msg"]
