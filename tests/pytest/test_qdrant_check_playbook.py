@@ -1,0 +1,158 @@
+"""qdrant_check and the qdrant_jwt filter in a real ansible-playbook run at -vvv against the Qdrant stand-in.
+
+Runs from the repository root so that ansible.cfg applies (collections from .collections). Asserts that the
+output never shows the API key, the read-only key or any JWT, and that a failing instance fails the play with
+the names of the failed checks.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from qdrant_standin import QdrantStandin, StandinConfig
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KEY = "pb-full-key-7d3f9a2c41e6"
+RO_KEY = "pb-read-only-key-c05e88b1"
+JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}")
+
+PLAYBOOK = """
+- name: Prove a Qdrant instance healthy and secured
+  hosts: localhost
+  gather_facts: false
+  vars_files:
+    - secrets.yml
+  tasks:
+    - name: Mint a read-only token for one collection
+      ansible.builtin.set_fact:
+        __app_token: >-
+          {{ qdrant_api_key | peekoff.qdrant.qdrant_jwt(access=[{'collection': 'products', 'access': 'r'}],
+                                                        ttl=600, subject='search-api') }}
+      no_log: true
+
+    - name: The application token opens its collection
+      ansible.builtin.uri:
+        url: "{{ qdrant_url }}/collections/products"
+        headers:
+          api-key: "{{ __app_token }}"
+        status_code: 200
+      no_log: true
+
+    - name: The application token is refused on another collection
+      ansible.builtin.uri:
+        url: "{{ qdrant_url }}/collections/orders"
+        headers:
+          api-key: "{{ __app_token }}"
+        status_code: 403
+      no_log: true
+
+    - name: Check health and authentication
+      peekoff.qdrant.qdrant_check:
+        url: "{{ qdrant_url }}"
+        api_key: "{{ qdrant_api_key }}"
+        read_only_api_key: "{{ qdrant_read_only_api_key }}"
+        jwt_rbac: true
+        wait_timeout: 1
+        timeout: 5
+      register: __qdrant_check
+
+    - name: Show the whole result
+      ansible.builtin.debug:
+        var: __qdrant_check
+
+    - name: Every check passed
+      ansible.builtin.assert:
+        that:
+          - __qdrant_check is not changed
+          - __qdrant_check.failed_checks | length == 0
+          - __qdrant_check.checks | length == 15
+          - __qdrant_check.version == '1.19.0'
+          - __qdrant_check.ready
+"""
+
+# The same play without the filter tasks (a server without auth answers 200 where they expect 403).
+MODULE_ONLY = PLAYBOOK.split("  tasks:")[0] + "  tasks:\n" + \
+    "    - name: Check health and authentication" + PLAYBOOK.split("    - name: Check health and authentication")[1]
+
+
+def _ansible_playbook():
+    exe = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    return exe if os.path.exists(exe) else shutil.which("ansible-playbook")
+
+
+def run_playbook(tmp_path, url, playbook=PLAYBOOK, check_mode=False):
+    (tmp_path / "site.yml").write_text(playbook)
+    (tmp_path / "secrets.yml").write_text(json.dumps(dict(
+        qdrant_url=url, qdrant_api_key=KEY, qdrant_read_only_api_key=RO_KEY)))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"),
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    cmd = [_ansible_playbook(), "-vvv", str(tmp_path / "site.yml")] + (["--check"] if check_mode else [])
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return proc, proc.stdout + proc.stderr, time.monotonic() - t0
+
+
+def assert_no_secret(output):
+    assert KEY not in output, "the API key was printed"
+    assert RO_KEY not in output, "the read-only API key was printed"
+    tokens = JWT_RE.findall(output)
+    assert not tokens, "a JWT was printed: %s..." % tokens[0][:12]
+
+
+@pytest.fixture
+def standin():
+    s = QdrantStandin(config=StandinConfig(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True))
+    s.start()
+    s.add_collection("products")
+    s.add_collection("orders")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(autouse=True)
+def _needs_ansible_playbook():
+    if not _ansible_playbook():
+        pytest.fail("ansible-playbook not found next to %s or on PATH: run scripts/bootstrap.sh" % sys.executable)
+
+
+def test_playbook_passes_and_prints_no_secret(tmp_path, standin):
+    proc, out, _ = run_playbook(tmp_path, standin.url)
+    assert proc.returncode == 0, out[-4000:]
+    assert "qdrant_check" in out and "full_key_writes" in out  # the result was really printed
+    assert "Forbidden: ExpiredSignature" in out  # the JWT checks ran and their answers were printed
+    assert_no_secret(out)
+    # the filter's token worked (200 on products, 403 on orders) and the module ran its JWT checks
+    assert ("GET", "/collections/products", 200) in standin.requests
+    assert ("GET", "/collections/orders", 403) in standin.requests
+    assert standin.collections == ["orders", "products"]
+
+
+def test_playbook_in_check_mode_runs_the_probes(tmp_path, standin):
+    proc, out, _ = run_playbook(tmp_path, standin.url, check_mode=True)
+    assert proc.returncode == 0, out[-4000:]
+    assert_no_secret(out)
+    assert any(m == "DELETE" for m, _, _ in standin.requests)
+
+
+def test_failing_instance_fails_the_play_naming_the_checks(tmp_path):
+    # keys are configured but the server checks none of them (auth_disabled)
+    s = QdrantStandin(config=StandinConfig(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True,
+                                           auth_disabled=True))
+    s.start()
+    try:
+        proc, out, _ = run_playbook(tmp_path, s.url, playbook=MODULE_ONLY)
+    finally:
+        s.stop()
+    assert proc.returncode != 0, out[-4000:]
+    assert "NOT proven healthy and secure" in out
+    for name in ("no_credential_refused", "wrong_key_refused", "read_only_key_refused_writes",
+                 "jwt_read_token_refused_writes", "jwt_expired_token_refused"):
+        assert name in out
+    assert "Every check passed" not in out  # the play stopped at the failing module
+    assert_no_secret(out)
