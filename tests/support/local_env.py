@@ -1,0 +1,280 @@
+"""A local emulated "cluster": the Kubernetes API emulator plus a Qdrant stand-in behind Service ``qdrant``.
+
+    python tests/support/local_env.py start  --state-dir DIR [--namespace qdrant] [--service qdrant] [--port 6333]
+    python tests/support/local_env.py status --state-dir DIR
+    python tests/support/local_env.py stop   --state-dir DIR
+
+``start`` launches one detached background process holding both servers, waits until both answer, and writes
+``DIR/kubeconfig`` and ``DIR/env.json`` ({"kube_url", "qdrant_url", "pid", ...}). The cluster starts fresh:
+the built-in namespaces only, and the CRDs from ``crds.crd_dir()`` installed.
+
+The stand-in is wired like a real pod: it is the backend of Service <service> port <port> in <namespace> (reach
+it through the API server's service proxy), it has endpoints only while a Ready pod of a workload matches the
+Service selector and its env can be resolved, and its keys come from the Deployment ``qdrant``'s container env
+(QDRANT__SERVICE__API_KEY / QDRANT__SERVICE__READ_ONLY_API_KEY via ``value`` or ``secretKeyRef``,
+QDRANT__SERVICE__JWT_RBAC), read when the pods are (re)created - like a real pod, a Secret change alone is not
+seen until the Deployment rolls.
+"""
+import argparse
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+ENV_API_KEY = "QDRANT__SERVICE__API_KEY"
+ENV_RO_KEY = "QDRANT__SERVICE__READ_ONLY_API_KEY"
+ENV_JWT = "QDRANT__SERVICE__JWT_RBAC"
+
+
+class Unresolvable(Exception):
+    """The pod's env cannot be built (missing Secret/key): a real pod would not start."""
+
+
+def _resolve_env(emu, namespace, container):
+    out = {}
+    for e in container.get("env") or []:
+        name = e.get("name")
+        if "value" in e:
+            out[name] = e.get("value")
+            continue
+        vf = e.get("valueFrom") or {}
+        for ref_kind, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
+            ref = vf.get(ref_kind)
+            if not ref:
+                continue
+            obj = emu.get("v1", kind, namespace, ref.get("name"))
+            data = (obj or {}).get("data") or {}
+            if obj is None or ref.get("key") not in data:
+                if ref.get("optional"):
+                    break
+                raise Unresolvable("%s %s/%s key %s" % (kind, namespace, ref.get("name"), ref.get("key")))
+            val = data[ref["key"]]
+            out[name] = base64.b64decode(val).decode() if kind == "Secret" else val
+    return out
+
+
+def _truthy(v):
+    return str(v).strip().lower() in ("true", "1", "yes", "on")
+
+
+class PodConfig:
+    """Builds the stand-in's StandinConfig from the emulator's Deployment, as the pod would see it."""
+
+    def __init__(self, emu, namespace="qdrant", deployment="qdrant", version="1.19.0"):
+        self.emu = emu
+        self.namespace = namespace
+        self.deployment = deployment
+        self.version = version
+        self._cache_key = None
+        self._cache = None
+        self._lock = threading.Lock()
+
+    def _pods_key(self):
+        dep = self.emu.get("apps/v1", "Deployment", self.namespace, self.deployment)
+        if dep is None:
+            return None, None
+        pods = self.emu.cluster.list(self.emu._rt("v1", "Pod"), self.namespace)["items"]
+        uids = tuple(sorted(p["metadata"]["uid"] for p in pods if any(
+            r.get("uid") == dep["metadata"]["uid"] for r in p["metadata"].get("ownerReferences") or [])))
+        return dep, (dep["metadata"]["uid"], uids)
+
+    def env(self):
+        dep, key = self._pods_key()
+        if dep is None:
+            raise Unresolvable("no Deployment %s/%s" % (self.namespace, self.deployment))
+        with self._lock:
+            if key == self._cache_key and self._cache is not None:
+                return self._cache
+        env = {}
+        for c in ((dep.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []:
+            env.update(_resolve_env(self.emu, self.namespace, c))
+        with self._lock:
+            self._cache_key, self._cache = key, env
+        return env
+
+    def config(self):
+        from qdrant_standin import StandinConfig
+        try:
+            env = self.env()
+        except Unresolvable:
+            env = {}
+        return StandinConfig(api_key=env.get(ENV_API_KEY) or None, read_only_api_key=env.get(ENV_RO_KEY) or None,
+                             jwt_rbac=_truthy(env.get(ENV_JWT, "false")), version=self.version)
+
+    def ready(self):
+        try:
+            self.env()
+        except Unresolvable:
+            return False
+        return True
+
+
+def build(namespace="qdrant", service="qdrant", port=6333, crd_directory=None, version="1.19.0"):
+    """In-process: a started (emulator, standin) pair wired together. Caller stops both."""
+    from crds import crd_dir
+    from kube_emulator import KubeEmulator
+    from qdrant_standin import QdrantStandin, StandinConfig
+
+    emu = KubeEmulator(crd_dir=crd_directory or crd_dir())
+    emu.start()
+    standin = QdrantStandin(config=StandinConfig(version=version), tls=None)
+    pod = PodConfig(emu, namespace, "qdrant", version)
+    standin.config_provider = pod.config
+    standin.start()
+    emu.register_service_backend(namespace, service, port, standin.url,
+                                 ready=lambda: emu.cluster.service_has_endpoints(namespace, service) and pod.ready())
+    return emu, standin
+
+
+def _paths(state_dir):
+    return (os.path.join(state_dir, "kubeconfig"), os.path.join(state_dir, "env.json"),
+            os.path.join(state_dir, "local_env.log"))
+
+
+def serve(args):
+    kubeconfig, env_json, _log = _paths(args.state_dir)
+    emu, standin = build(args.namespace, args.service, args.port)
+    emu.write_kubeconfig(kubeconfig)
+    info = {"kube_url": emu.url, "qdrant_url": standin.url, "pid": os.getpid(), "kubeconfig": kubeconfig,
+            "namespace": args.namespace, "service": args.service, "service_port": args.port,
+            "proxy_url": "%s/api/v1/namespaces/%s/services/%s:%d/proxy" % (emu.url, args.namespace, args.service,
+                                                                          args.port)}
+    tmp = env_json + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(info, fh, indent=2)
+    os.replace(tmp, env_json)
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: done.set())
+    print("local_env serving: %s" % json.dumps(info), flush=True)
+    while not done.wait(0.5):
+        pass
+    standin.stop()
+    emu.stop()
+    try:
+        os.remove(env_json)
+    except OSError:
+        pass
+    return 0
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except (OSError, TypeError):
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _read_env(state_dir):
+    try:
+        with open(_paths(state_dir)[1], encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def _answers(info):
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        urllib.request.urlopen(info["kube_url"] + "/version", timeout=2, context=ctx).read()
+        urllib.request.urlopen(info["qdrant_url"] + "/", timeout=2).read()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def start(args):
+    os.makedirs(args.state_dir, exist_ok=True)
+    info = _read_env(args.state_dir)
+    if info and _alive(info.get("pid")) and _answers(info):
+        print(json.dumps(info))
+        return 0
+    _kc, env_json, log = _paths(args.state_dir)
+    if os.path.exists(env_json):
+        os.remove(env_json)
+    cmd = [sys.executable, os.path.abspath(__file__), "_serve", "--state-dir", os.path.abspath(args.state_dir),
+           "--namespace", args.namespace, "--service", args.service, "--port", str(args.port)]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True, close_fds=True)
+    deadline = time.time() + args.timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            with open(log, encoding="utf-8", errors="replace") as fh:
+                tail = fh.read()[-3000:]
+            sys.stderr.write("local_env: background process exited with %s\n%s\n" % (proc.returncode, tail))
+            return 1
+        info = _read_env(args.state_dir)
+        if info and _answers(info):
+            print(json.dumps(info))
+            return 0
+        time.sleep(0.1)
+    sys.stderr.write("local_env: not ready after %ss (see %s)\n" % (args.timeout, log))
+    proc.terminate()
+    return 1
+
+
+def stop(args):
+    info = _read_env(args.state_dir)
+    if not info:
+        print("local_env: not running (no env.json in %s)" % args.state_dir)
+        return 0
+    pid = info.get("pid")
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            if not _alive(pid):
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    try:
+        os.remove(_paths(args.state_dir)[1])
+    except OSError:
+        pass
+    print("local_env: stopped")
+    return 0
+
+
+def status(args):
+    info = _read_env(args.state_dir)
+    if info and _alive(info.get("pid")) and _answers(info):
+        print(json.dumps(dict(info, running=True)))
+        return 0
+    print(json.dumps({"running": False}))
+    return 3
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="local_env.py")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("start", "stop", "status", "_serve"):
+        p = sub.add_parser(name)
+        p.add_argument("--state-dir", required=True)
+        p.add_argument("--namespace", default="qdrant")
+        p.add_argument("--service", default="qdrant")
+        p.add_argument("--port", type=int, default=6333)
+        p.add_argument("--timeout", type=float, default=30)
+    args = ap.parse_args(argv)
+    return {"start": start, "stop": stop, "status": status, "_serve": serve}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
