@@ -17,7 +17,7 @@ short_description: Prove that a Qdrant instance is healthy and that its authenti
 version_added: 0.1.0
 
 author:
-  - peekoff platform team
+  - peekoff platform team (@peekoff)
 
 description:
   - Probes a Qdrant instance over its REST API and reports a list of named checks, each with what was expected
@@ -80,9 +80,13 @@ attributes:
         nothing, so it runs them in check mode too.
   diff_mode:
     support: none
+    description:
+      - Nothing is changed, so there is nothing to show.
   platform:
     support: full
     platforms: posix
+    description:
+      - Runs wherever Python can reach the Qdrant URL or the Kubernetes API, usually the controller.
 
 notes:
   - Run it on the controller (delegate to V(localhost)) or on any host that can reach O(url).
@@ -422,8 +426,9 @@ class QdrantChecker:
                 ("jwt_manage_token_writes", "HTTP 200, result false for DELETE of a missing collection with a "
                  "manage token (access m)", lambda c: self._writes(c, self._token("m"), bearer=True)),
             ]
-        checks = [self._check(name, expected) for name, expected, _ in plan]
-        for index, (check, (_, _, func)) in enumerate(zip(checks, plan)):
+        checks = [self._check(step[0], step[1]) for step in plan]
+        for index, (check, step) in enumerate(zip(checks, plan)):
+            func = step[2]
             try:
                 self._run(check, func)
             except Unreachable as e:
