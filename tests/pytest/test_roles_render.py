@@ -1,0 +1,334 @@
+"""Render mode of the four deployment roles: what they write is what a real API server accepts
+(built-in kinds against the Kubernetes OpenAPI schemas of kubernetes-validate, Gateway API and
+External Secrets objects against the served version of the pinned CRDs), the defaults reproduce
+the reference deployment, and bad variables fail before anything is written, naming the variable."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK_BIN = str(Path(sys.executable).with_name("ansible-playbook"))
+K8S_VERSION = "1.33.0"  # oldest Kubernetes the collection targets with these schemas
+CRD_KINDS = {
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): "gateway.networking.k8s.io_httproutes.yaml",
+    ("gateway.networking.k8s.io/v1", "GRPCRoute"): "gateway.networking.k8s.io_grpcroutes.yaml",
+    ("external-secrets.io/v1", "ExternalSecret"): "external-secrets.io_externalsecrets.yaml",
+}
+ROLES = ["secrets", "storage", "qdrant", "gateway_routes"]
+
+
+def crd_dir():
+    path = Path(os.environ.get("QDRANT_TEST_CRD_DIR", ROOT.parent / "shared" / "crds"))
+    if not path.is_dir():
+        pytest.fail(
+            f"CRD directory {path} is missing: set QDRANT_TEST_CRD_DIR to a directory holding the pinned CRDs "
+            "(see ../shared/crds/README.md; scripts/ has a fetcher for the pinned upstream releases)."
+        )
+    return path
+
+
+def crd_schema(api_version, kind):
+    crd = yaml.safe_load((crd_dir() / CRD_KINDS[(api_version, kind)]).read_text())
+    version = api_version.split("/")[1]
+    for v in crd["spec"]["versions"]:
+        if v["name"] == version:
+            assert v["served"], f"{api_version} {kind} is not served by the CRD"
+            return v["schema"]["openAPIV3Schema"]
+    raise AssertionError(f"{api_version} not in the {kind} CRD")
+
+
+def validate(obj):
+    key = (obj["apiVersion"], obj["kind"])
+    if key in CRD_KINDS:
+        jsonschema.validate(obj, crd_schema(*key))
+    else:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def run_roles(tmp_path, extra_vars, roles=ROLES, check=False):
+    """Run the roles in render mode; return (CompletedProcess, render dir)."""
+    out = tmp_path / "out"
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps({"qdrant_render_dir": str(out), **extra_vars}))
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Render", "hosts": "localhost", "gather_facts": False,
+        "roles": [f"peekoff.qdrant.{r}" for r in roles],
+    }]))
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    cmd = [PLAYBOOK_BIN, str(playbook), "-e", f"@{vars_file}"] + (["--check"] if check else [])
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return proc, out
+
+
+def load_dir(out):
+    objs = {}
+    for f in sorted(out.glob("*.yaml")):
+        if f.name == "kustomization.yaml":
+            continue
+        docs = [d for d in yaml.safe_load_all(f.read_text()) if d is not None]
+        assert len(docs) == 1, f"{f.name}: one object per file"
+        assert f.read_text().startswith("# Managed by Ansible"), f.name
+        objs[f.name] = docs[0]
+    return objs
+
+
+@pytest.fixture(scope="module")
+def default_render(tmp_path_factory):
+    proc, out = run_roles(tmp_path_factory.mktemp("default"), {})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out, load_dir(out)
+
+
+@pytest.fixture(scope="module")
+def full_render(tmp_path_factory):
+    proc, out = run_roles(tmp_path_factory.mktemp("full"), {
+        "qdrant_secret_backend": "kubernetes",
+        "qdrant_read_only_api_key_enabled": True,
+        "qdrant_jwt_rbac": True,
+        "qdrant_grpc_route_enabled": True,
+        "qdrant_config": {"storage": {"performance": {"max_search_threads": 2}}},
+        "qdrant_storage_class": "fast-ssd",
+        "qdrant_network_policy_ingress_namespaces": ["gateway", "apps"],
+        "qdrant_network_policy_egress_extra": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
+                                                "ports": [{"protocol": "TCP", "port": 443}]}],
+        "qdrant_tolerations": [{"key": "db", "operator": "Exists", "effect": "NoSchedule"}],
+    })
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out, load_dir(out)
+
+
+def by_kind(objs, kind, name=None):
+    found = [o for o in objs.values() if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+    assert len(found) == 1, (kind, name, sorted(objs))
+    return found[0]
+
+
+@pytest.mark.parametrize("which", ["default_render", "full_render"])
+def test_every_rendered_object_validates(which, request):
+    out, objs = request.getfixturevalue(which)
+    assert objs
+    for name, obj in objs.items():
+        try:
+            validate(obj)
+        except Exception as exc:  # name the file in the failure
+            pytest.fail(f"{name}: {exc}")
+
+
+@pytest.mark.parametrize("which", ["default_render", "full_render"])
+def test_kustomization_lists_exactly_the_files(which, request):
+    out, objs = request.getfixturevalue(which)
+    kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
+    assert kustomization["kind"] == "Kustomization"
+    assert kustomization["resources"] == sorted(objs)
+
+
+def test_the_validator_rejects_what_a_server_rejects():
+    """The checks above can fail: a broken object of each family is refused."""
+    bad_route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                 "metadata": {"name": "x"}, "spec": {"parentRefs": [{"namespace": "gateway"}]}}
+    with pytest.raises(jsonschema.ValidationError):
+        validate(bad_route)
+    bad_es = {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "x"},
+              "spec": {"target": {"creationPolicy": "Sometimes"}}}
+    with pytest.raises(jsonschema.ValidationError):
+        validate(bad_es)
+    bad_svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"},
+               "spec": {"ports": [{"port": "http"}]}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        validate(bad_svc)
+
+
+def test_defaults_reproduce_the_reference_deployment(default_render):
+    _, objs = default_render
+    assert {o["metadata"].get("namespace", "qdrant") for o in objs.values()} == {"qdrant"}
+    pvc = by_kind(objs, "PersistentVolumeClaim")
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "50Gi"
+    assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert "storageClassName" not in pvc["spec"]
+
+    route = by_kind(objs, "HTTPRoute")
+    assert route["spec"]["parentRefs"] == [{"name": "external", "namespace": "gateway"},
+                                           {"name": "internal", "namespace": "gateway"}]
+    assert route["spec"]["hostnames"] == ["qdrant.peekoff.com"]
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "qdrant", "port": 6333}]
+    assert not [o for o in objs.values() if o["kind"] == "GRPCRoute"]
+
+    es = by_kind(objs, "ExternalSecret")
+    assert es["apiVersion"] == "external-secrets.io/v1"
+    assert es["metadata"]["name"] == "app-qdrant-api-key"
+    assert es["spec"] == {
+        "refreshInterval": "1h",
+        "secretStoreRef": {"name": "bitwarden-backend", "kind": "ClusterSecretStore"},
+        "target": {"name": "app-qdrant-api-key", "creationPolicy": "Owner"},
+        "data": [{"secretKey": "QDRANT__SERVICE__API_KEY", "remoteRef": {"key": "app-qdrant-api-key"}}],
+    }
+    assert not [o for o in objs.values() if o["kind"] == "Secret"]
+
+    svc = by_kind(objs, "Service", "qdrant")
+    assert [(p["name"], p["port"], p.get("appProtocol")) for p in svc["spec"]["ports"]] == [
+        ("http", 6333, None), ("grpc", 6334, "kubernetes.io/h2c")]
+
+    dep = by_kind(objs, "Deployment", "qdrant")
+    assert dep["spec"]["replicas"] == 1
+    assert dep["spec"]["strategy"] == {"type": "Recreate"}
+    pod = dep["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["image"] == "qdrant/qdrant:v1.19.0-unprivileged"
+    assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"http": 6333, "grpc": 6334}
+    env = {e["name"]: e for e in c["env"]}
+    assert env["QDRANT__SERVICE__API_KEY"]["valueFrom"] == {
+        "secretKeyRef": {"name": "app-qdrant-api-key", "key": "QDRANT__SERVICE__API_KEY"}}
+    assert "QDRANT__SERVICE__READ_ONLY_API_KEY" not in env and "QDRANT__SERVICE__JWT_RBAC" not in env
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    assert mounts["/qdrant/storage"] == "storage"
+    vols = {v["name"]: v for v in pod["volumes"]}
+    assert vols["storage"]["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+    # ExternalSecret backend while rendering: the Secret's values are unknown, so no checksum annotation.
+    assert "peekoff.qdrant/api-key-checksum" not in (dep["spec"]["template"]["metadata"].get("annotations") or {})
+
+
+def test_pod_is_restricted_and_probed(default_render):
+    _, objs = default_render
+    dep = by_kind(objs, "Deployment", "qdrant")
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+        "fsGroupChangePolicy": "OnRootMismatch", "seccompProfile": {"type": "RuntimeDefault"}}
+    assert pod["automountServiceAccountToken"] is False
+    (c,) = pod["containers"]
+    assert c["securityContext"] == {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                                    "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
+    assert c["startupProbe"]["httpGet"]["path"] == "/livez"
+    assert c["resources"]["requests"] and c["resources"]["limits"]["memory"]
+    # Everything Qdrant writes is on a volume: the data PVC, and emptyDirs for snapshots, init marker, temp.
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    vols = {v["name"]: v for v in pod["volumes"]}
+    for path in ("/qdrant/snapshots", "/qdrant/init", "/tmp"):
+        assert "emptyDir" in vols[mounts[path]], path
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["QDRANT__STORAGE__TEMP_PATH"] == "/tmp"
+    assert env["QDRANT_INIT_FILE_PATH"].startswith("/qdrant/init/")
+    ns = by_kind(objs, "Namespace")
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_network_policies(default_render, full_render):
+    _, objs = default_render
+    ing = by_kind(objs, "NetworkPolicy", "qdrant-ingress")
+    assert ing["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = ing["spec"]["ingress"]
+    assert rule["from"] == [{"namespaceSelector": {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["gateway"]}]}}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 6333}, {"protocol": "TCP", "port": 6334}]
+    eg = by_kind(objs, "NetworkPolicy", "qdrant-egress")
+    assert eg["spec"]["policyTypes"] == ["Egress"]
+    (dns,) = eg["spec"]["egress"]
+    assert {p["port"] for p in dns["ports"]} == {53}
+    assert dns["to"][0]["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+    dep = by_kind(objs, "Deployment", "qdrant")
+    assert ing["spec"]["podSelector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"]
+
+    _, full = full_render
+    ing = by_kind(full, "NetworkPolicy", "qdrant-ingress")
+    assert ing["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == [
+        "gateway", "apps"]
+    assert len(by_kind(full, "NetworkPolicy", "qdrant-egress")["spec"]["egress"]) == 2
+
+
+def test_options(full_render):
+    out, objs = full_render
+    secret = by_kind(objs, "Secret")
+    assert set(secret["data"]) == {"QDRANT__SERVICE__API_KEY", "QDRANT__SERVICE__READ_ONLY_API_KEY"}
+    assert secret["data"]["QDRANT__SERVICE__API_KEY"] != secret["data"]["QDRANT__SERVICE__READ_ONLY_API_KEY"]
+    assert (out / "secret-app-qdrant-api-key.yaml").stat().st_mode & 0o077 == 0
+    assert not [o for o in objs.values() if o["kind"] == "ExternalSecret"]
+    dep = by_kind(objs, "Deployment", "qdrant")
+    (c,) = dep["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in c["env"]}
+    assert env["QDRANT__SERVICE__READ_ONLY_API_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": "app-qdrant-api-key", "key": "QDRANT__SERVICE__READ_ONLY_API_KEY"}
+    assert env["QDRANT__SERVICE__JWT_RBAC"]["value"] == "true"
+    annotations = dep["spec"]["template"]["metadata"]["annotations"]
+    assert len(annotations["peekoff.qdrant/api-key-checksum"]) == 64
+    assert len(annotations["peekoff.qdrant/config-checksum"]) == 64
+    cm = by_kind(objs, "ConfigMap", "qdrant-config")
+    assert yaml.safe_load(cm["data"]["local.yaml"]) == {"storage": {"performance": {"max_search_threads": 2}}}
+    mount = [m for m in c["volumeMounts"] if m["name"] == "config"][0]
+    assert mount == {"name": "config", "mountPath": "/qdrant/config/local.yaml", "subPath": "local.yaml",
+                     "readOnly": True}
+    grpc = by_kind(objs, "GRPCRoute")
+    assert grpc["spec"]["hostnames"] == ["qdrant-grpc.peekoff.com"]
+    assert grpc["spec"]["rules"][0]["backendRefs"] == [{"name": "qdrant", "port": 6334}]
+    assert by_kind(objs, "PersistentVolumeClaim")["spec"]["storageClassName"] == "fast-ssd"
+    assert by_kind(objs, "Deployment")["spec"]["template"]["spec"]["tolerations"][0]["key"] == "db"
+
+
+def test_generated_key_is_stable_and_never_printed(tmp_path):
+    extra = {"qdrant_secret_backend": "kubernetes"}
+    first, out = run_roles(tmp_path, extra, roles=["secrets", "qdrant"])
+    assert first.returncode == 0, first.stdout + first.stderr
+    secret = yaml.safe_load((out / "secret-app-qdrant-api-key.yaml").read_text())
+    dep = yaml.safe_load((out / "deployment-qdrant.yaml").read_text())
+    second, _ = run_roles(tmp_path, extra, roles=["secrets", "qdrant"])
+    assert second.returncode == 0
+    assert "changed=0" in second.stdout, second.stdout
+    assert yaml.safe_load((out / "secret-app-qdrant-api-key.yaml").read_text()) == secret
+    assert yaml.safe_load((out / "deployment-qdrant.yaml").read_text()) == dep
+    import base64
+    key = secret["data"]["QDRANT__SERVICE__API_KEY"]
+    for proc in (first, second):
+        assert key not in proc.stdout + proc.stderr
+        assert base64.b64decode(key).decode() not in proc.stdout + proc.stderr
+    # Rotation: a new key changes the checksum annotation, so the pod restarts.
+    third, _ = run_roles(tmp_path, {**extra, "qdrant_api_key": "rotated-key-0123456789abcdef"}, roles=["secrets", "qdrant"])
+    assert third.returncode == 0
+    assert "rotated-key-0123456789abcdef" not in third.stdout + third.stderr
+    rotated = yaml.safe_load((out / "deployment-qdrant.yaml").read_text())
+    key_annotation = "peekoff.qdrant/api-key-checksum"
+    assert rotated["spec"]["template"]["metadata"]["annotations"][key_annotation] != \
+        dep["spec"]["template"]["metadata"]["annotations"][key_annotation]
+
+
+def test_switched_off_objects_leave_the_render_dir(tmp_path):
+    proc, out = run_roles(tmp_path, {"qdrant_grpc_route_enabled": True}, roles=["gateway_routes"])
+    assert proc.returncode == 0 and (out / "grpcroute-qdrant-grpc.yaml").exists()
+    proc, out = run_roles(tmp_path, {}, roles=["gateway_routes"])
+    assert proc.returncode == 0 and not (out / "grpcroute-qdrant-grpc.yaml").exists()
+    assert "grpcroute-qdrant-grpc.yaml" not in (out / "kustomization.yaml").read_text()
+    # absent keeps the PVC file unless qdrant_storage_delete
+    proc, out = run_roles(tmp_path, {}, roles=ROLES)
+    proc, out = run_roles(tmp_path, {"qdrant_state": "absent"}, roles=ROLES)
+    assert proc.returncode == 0, proc.stdout
+    assert sorted(p.name for p in out.glob("*.yaml")) == [
+        "kustomization.yaml", "namespace-qdrant.yaml", "persistentvolumeclaim-qdrant-storage.yaml"]
+
+
+@pytest.mark.parametrize("extra, role, needle", [
+    ({"qdrant_storage_size": "lots"}, "storage", "qdrant_storage_size"),
+    ({"qdrant_hostnames": ["qdrant example.com"]}, "gateway_routes", "qdrant_hostnames"),
+    ({"qdrant_secret_backend": "vault"}, "secrets", "qdrant_secret_backend"),
+    ({"qdrant_gateway_parent_refs": [{"namespace": "gateway"}]}, "gateway_routes", "qdrant_gateway_parent_refs"),
+    ({"qdrant_image_tag": "latest"}, "qdrant", "qdrant_image_tag"),
+    ({"qdrant_version": "1.19"}, "qdrant", "qdrant_version"),
+    ({"qdrant_config": {"service": {"api_key": "x"}}}, "qdrant", "qdrant_config"),
+    ({"qdrant_namespace": "Bad_NS"}, "storage", "qdrant_namespace"),
+    ({"qdrant_grpc_route_enabled": True, "qdrant_grpc_hostnames": ["qdrant.peekoff.com"]}, "gateway_routes",
+     "qdrant_grpc_hostnames"),
+    ({"qdrant_secret_refresh_interval": "hourly"}, "secrets", "qdrant_secret_refresh_interval"),
+    ({"qdrant_state": "gone"}, "qdrant", "qdrant_state"),
+])
+def test_bad_variables_fail_before_anything_is_written(tmp_path, extra, role, needle):
+    proc, out = run_roles(tmp_path, extra, roles=[role])
+    assert proc.returncode != 0
+    assert needle in proc.stdout + proc.stderr
+    assert not out.exists(), "nothing may be written when validation fails"
