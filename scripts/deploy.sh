@@ -28,9 +28,15 @@ cat <<'MSG'
  Nothing real is created. Set KUBECONFIG=/path/to/kubeconfig to deploy to a real cluster.
 ==========================================================================================
 MSG
-python tests/support/local_env.py stop --state-dir "$STATE" >/dev/null 2>&1 || true
-python tests/support/local_env.py start --state-dir "$STATE"
-trap 'python tests/support/local_env.py stop --state-dir "$STATE" >/dev/null 2>&1 || true' EXIT
+# Reuse a local cluster left running by an earlier run (a second run shows changed=0), else start one.
+if ! python tests/support/local_env.py status --state-dir "$STATE" >/dev/null 2>&1; then
+  python tests/support/local_env.py start --state-dir "$STATE"
+fi
+trap 'cat <<MSG
+deploy: the local emulated cluster keeps running so you can look at it or deploy again:
+  KUBECONFIG=$STATE/kubeconfig kubectl get deploy,svc,pvc,secret,networkpolicy,httproute -n qdrant
+  python tests/support/local_env.py stop --state-dir $STATE     # stop it
+MSG' EXIT
 export K8S_AUTH_KUBECONFIG="$STATE/kubeconfig"
 # No External Secrets Operator runs in the emulator: the secrets role makes a plain Secret instead, and the
 # check reaches Qdrant through the Kubernetes API service proxy (there is no Gateway in front of it).
