@@ -87,9 +87,11 @@ class KubeEmulator:
     """A threaded HTTP(S) server on 127.0.0.1 speaking enough of the Kubernetes API."""
 
     def __init__(self, crd_dir=None, auto_ready=True, tls=True, token=None, host="127.0.0.1", port=0,
-                 default_storage_class="standard", allow_volume_expansion=True, strict_fields=True):
+                 default_storage_class="standard", allow_volume_expansion=True, strict_fields=True,
+                 namespace_deletion_delay=0.3):
         self.cluster = Cluster(auto_ready=auto_ready, default_storage_class=default_storage_class,
-                               allow_volume_expansion=allow_volume_expansion, strict_fields=strict_fields)
+                               allow_volume_expansion=allow_volume_expansion, strict_fields=strict_fields,
+                               namespace_deletion_delay=namespace_deletion_delay)
         self.token = token or secrets.token_hex(16)
         self.host = host
         self.port = port

@@ -42,8 +42,9 @@ def _stable(v):
 
 class Cluster:
     def __init__(self, auto_ready=True, default_storage_class="standard", allow_volume_expansion=True,
-                 strict_fields=True):
+                 strict_fields=True, namespace_deletion_delay=0.3):
         self.lock = threading.RLock()
+        self.namespace_deletion_delay = namespace_deletion_delay
         self.auto_ready = auto_ready
         self.default_storage_class = default_storage_class
         self.strict_fields = strict_fields
@@ -152,12 +153,19 @@ class Cluster:
             self._reconcile(rt, ns, meta["name"])
             return self.out(rt, obj)
 
-    def _check_namespace(self, rt, ns):
+    def _check_namespace(self, rt, ns, creating=False, name=None):
         if rt.namespaced:
             if not ns:
                 raise bad_request("the server could not find the requested resource")
-            if ("", "namespaces", "", ns) not in self.objects:
+            nso = self.objects.get(("", "namespaces", "", ns))
+            if nso is None:
                 raise namespace_not_found(ns)
+            if creating and nso["metadata"].get("deletionTimestamp"):
+                raise ApiError(403, "Forbidden", '%s "%s" is forbidden: unable to create new content in namespace %s '
+                               "because it is being terminated" % (rt.group_resource, name or "", ns),
+                               {"name": name or "", "group": rt.group, "kind": rt.plural,
+                                "causes": [{"reason": "NamespaceTerminating", "message": "namespace %s is being "
+                                            "terminated" % ns, "field": "metadata.namespace"}]})
 
     def _check_identity(self, rt, ns, name, obj, creating=False):
         if not isinstance(obj, dict):
@@ -389,6 +397,7 @@ class Cluster:
                     raise invalid(rt, "", [Cause("metadata.name", "Required value",
                                                  "name or generateName is required")])
             meta.pop("resourceVersion", None)
+            self._check_namespace(rt, ns, creating=True, name=meta["name"])
             if self.key(rt, ns, meta["name"]) in self.objects:
                 raise already_exists(rt, meta["name"])
             obj, warnings = self._admit(rt, body, None, field_validation)
@@ -488,7 +497,7 @@ class Cluster:
             if conflicts:
                 raise _apply_conflict(conflicts, rt)
         if old is None:
-            self._check_namespace(rt, ns)
+            self._check_namespace(rt, ns, creating=True, name=name)
             base = {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": {"name": name}}
             if rt.namespaced:
                 base["metadata"]["namespace"] = ns
@@ -539,16 +548,24 @@ class Cluster:
             result = self.out(rt, old)
             if dry_run:
                 return self._delete_response(rt, result)
+            if rt.kind == "Namespace":
+                # like the namespace controller: Terminating first, contents and namespace go shortly after
+                if old["metadata"].get("deletionTimestamp"):
+                    return self.out(rt, old)
+                old["metadata"]["deletionTimestamp"] = now()
+                old["metadata"]["deletionGracePeriodSeconds"] = 0
+                old["status"] = {"phase": "Terminating"}
+                old["metadata"]["resourceVersion"] = self.next_rv()
+                if self.namespace_deletion_delay and self.namespace_deletion_delay > 0:
+                    t = threading.Timer(self.namespace_deletion_delay, self._finish_namespace, (name,))
+                    t.daemon = True
+                    t.start()
+                else:
+                    self._finish_namespace(name)
+                return self.out(rt, old)
             del self.objects[key]
             self.applied.pop(key, None)
-            if rt.kind == "Namespace":
-                for k in [k for k in self.objects if k[2] == name]:
-                    del self.objects[k]
-                    self.applied.pop(k, None)
-                result["metadata"]["deletionTimestamp"] = now()
-                result["status"] = {"phase": "Terminating"}
-                result["metadata"]["resourceVersion"] = self.next_rv()
-            elif rt.kind == "CustomResourceDefinition":
+            if rt.kind == "CustomResourceDefinition":
                 self._unregister_crd(old)
                 result["metadata"]["deletionTimestamp"] = now()
                 self.next_rv()
@@ -557,6 +574,13 @@ class Cluster:
                 if rt.kind in ("Deployment", "StatefulSet", "ReplicaSet") and propagation != "Orphan":
                     self._delete_owned_pods(ns, old["metadata"]["uid"])
             return self._delete_response(rt, result)
+
+    def _finish_namespace(self, name):
+        with self.lock:
+            for k in [k for k in self.objects if k[2] == name or k == ("", "namespaces", "", name)]:
+                del self.objects[k]
+                self.applied.pop(k, None)
+            self.next_rv()
 
     def _delete_response(self, rt, obj):
         if rt.crd or rt.kind in ("Service", "Pod", "Namespace", "CustomResourceDefinition", "PersistentVolumeClaim"):
