@@ -463,6 +463,26 @@ def test_delete_responses(api, ns):
     assert s == 200 and body["kind"] == "Service"
 
 
+def test_statefulset_claims_defaults_and_forbidden_updates(api, ns):
+    path = "/apis/apps/v1/namespaces/%s/statefulsets" % ns
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+           "spec": {"serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                    "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [
+                        {"name": "db", "image": "qdrant/qdrant:v1.19.0",
+                         "volumeMounts": [{"name": "data", "mountPath": "/qdrant/storage"}]}]}},
+                    "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}}
+    s, body = api("POST", path, sts)
+    assert s == 201, body
+    assert body["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+    assert body["spec"]["volumeClaimTemplates"][0]["spec"]["volumeMode"] == "Filesystem"
+    st = api("GET", path + "/db")[1]["status"]
+    assert st["readyReplicas"] == 1 and st["currentRevision"] == st["updateRevision"]
+    s, body = api("PATCH", path + "/db", {"spec": {"serviceName": "other"}}, ct="application/merge-patch+json")
+    assert s == 422 and body["message"].startswith('StatefulSet.apps "db" is invalid: spec: Forbidden: updates to '
+                                                   "statefulset spec for fields other than 'replicas'")
+
+
 # ------------------------------------------------------------------------------------------ controller, proxy, faults
 def test_controller_and_manual_readiness():
     e = KubeEmulator(auto_ready=False)

@@ -5,7 +5,7 @@
     ...  # run kubernetes.core / kubectl against it
     emu.stop()
 
-See docs in README.md beside this file.
+See README.md beside this file.
 """
 import base64
 import copy

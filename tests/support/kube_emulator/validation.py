@@ -226,14 +226,14 @@ def _check_quantities(res, path, causes):
                 raise ApiError(400, "BadRequest", MSG_QUANTITY)
 
 
-def check_pod_spec(spec, path, causes):
+def check_pod_spec(spec, path, causes, extra_volumes=()):
     if not isinstance(spec, dict):
         causes.append(Cause(path, "Required value"))
         return
     containers = spec.get("containers") or []
     if not containers:
         causes.append(Cause(path + ".containers", "Required value"))
-    volumes = {}
+    volumes = {n: {} for n in extra_volumes}
     for i, v in enumerate(spec.get("volumes") or []):
         vp = "%s.volumes[%d]" % (path, i)
         vn = v.get("name")
@@ -381,7 +381,8 @@ def validate_semantics(rt, obj):
         tlabels = (tpl.get("metadata") or {}).get("labels")
         _check_labels(tlabels, "spec.template.metadata.labels", causes)
         _check_selector_matches(spec.get("selector"), tlabels, "spec", causes)
-        check_pod_spec(tpl.get("spec"), "spec.template.spec", causes)
+        vct_names = [((v or {}).get("metadata") or {}).get("name") for v in spec.get("volumeClaimTemplates") or []]
+        check_pod_spec(tpl.get("spec"), "spec.template.spec", causes, vct_names)
         rp = (tpl.get("spec") or {}).get("restartPolicy")
         if rp not in (None, "Always"):
             causes.append(Cause("spec.template.spec.restartPolicy", "Unsupported value", 'supported values: "Always"',
