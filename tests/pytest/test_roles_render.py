@@ -13,6 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+import crds  # tests/support/crds.py
+
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK_BIN = str(Path(sys.executable).with_name("ansible-playbook"))
 K8S_VERSION = "1.33.0"  # oldest Kubernetes the collection targets with these schemas
@@ -25,13 +27,9 @@ ROLES = ["secrets", "storage", "qdrant", "gateway_routes"]
 
 
 def crd_dir():
-    path = Path(os.environ.get("QDRANT_TEST_CRD_DIR", ROOT.parent / "shared" / "crds"))
-    if not path.is_dir():
-        pytest.fail(
-            f"CRD directory {path} is missing: set QDRANT_TEST_CRD_DIR to a directory holding the pinned CRDs "
-            "(see ../shared/crds/README.md; scripts/ has a fetcher for the pinned upstream releases)."
-        )
-    return path
+    """The pinned CRDs (tests/support/crds.py: $QDRANT_TEST_CRD_DIR, ../shared/crds, or a fetched copy); a
+    missing directory fails with a message saying how to get it, it never skips."""
+    return Path(crds.crd_dir())
 
 
 def crd_schema(api_version, kind):
@@ -97,6 +95,8 @@ def full_render(tmp_path_factory):
         "qdrant_config": {"storage": {"performance": {"max_search_threads": 2}}},
         "qdrant_storage_class": "fast-ssd",
         "qdrant_network_policy_ingress_namespaces": ["gateway", "apps"],
+        "qdrant_network_policy_ingress_extra": [{"from": [{"ipBlock": {"cidr": "172.18.0.0/16"}}],
+                                                 "ports": [{"protocol": "TCP", "port": 6333}]}],
         "qdrant_network_policy_egress_extra": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
                                                 "ports": [{"protocol": "TCP", "port": 443}]}],
         "qdrant_tolerations": [{"key": "db", "operator": "Exists", "effect": "NoSchedule"}],
@@ -242,6 +242,7 @@ def test_network_policies(default_render, full_render):
     ing = by_kind(full, "NetworkPolicy", "qdrant-ingress")
     assert ing["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == [
         "gateway", "apps"]
+    assert ing["spec"]["ingress"][1]["from"] == [{"ipBlock": {"cidr": "172.18.0.0/16"}}]
     assert len(by_kind(full, "NetworkPolicy", "qdrant-egress")["spec"]["egress"]) == 2
 
 
