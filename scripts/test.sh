@@ -11,7 +11,9 @@ bash scripts/bootstrap.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 PY_VERSION="$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-BUILD="$ROOT/.build/ansible_collections"
+# Outside the checkout: inside it, ansible-test would ask this repository's git for the file list, where the copy
+# is ignored, and then test nothing.
+BUILD="${TMPDIR:-/tmp}/peekoff-qdrant-ansible-test/ansible_collections"
 REPORTS="$ROOT/.build/reports"
 mkdir -p "$REPORTS"
 
