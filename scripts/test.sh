@@ -13,7 +13,10 @@ export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 PY_VERSION="$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 # Outside the checkout: inside it, ansible-test would ask this repository's git for the file list, where the copy
 # is ignored, and then test nothing.
-BUILD="${TMPDIR:-/tmp}/peekoff-qdrant-ansible-test/ansible_collections"
+# One per run, so that runs side by side do not pull the tree from under each other.
+BUILD_TOP="$(mktemp -d "${TMPDIR:-/tmp}/peekoff-qdrant-ansible-test.XXXXXX")"
+BUILD="$BUILD_TOP/ansible_collections"
+trap 'rm -rf "$BUILD_TOP"' EXIT
 REPORTS="$ROOT/.build/reports"
 mkdir -p "$REPORTS"
 
