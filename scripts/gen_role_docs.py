@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Write the README's role variable tables from each role's meta/argument_specs.yml (the one source of truth).
 
-    scripts/gen_role_docs.py          rewrite README.md between the ROLE-VARIABLES markers
-    scripts/gen_role_docs.py --check  exit 1 when README.md is out of date (tests/pytest/test_docs.py runs this)
+    python scripts/gen_role_docs.py          rewrite README.md between the ROLE-VARIABLES markers
+    python scripts/gen_role_docs.py --check  exit 1 when README.md is out of date (tests/pytest/test_docs.py runs this)
 """
 import json
 import pathlib
@@ -49,12 +48,12 @@ def render():
 
 def main():
     text = README.read_text()
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
+    head, _begin, rest = text.partition(BEGIN)
+    _body, _end, tail = rest.partition(END)
     new = head + BEGIN + "\n" + render() + "\n" + END + tail
     if "--check" in sys.argv:
         if new != text:
-            sys.exit("README.md role variable tables are out of date: run scripts/gen_role_docs.py")
+            sys.exit("README.md role variable tables are out of date: run python scripts/gen_role_docs.py")
         return
     README.write_text(new)
 
