@@ -64,7 +64,7 @@ def api(emu):
 @pytest.fixture
 def ns(api):
     name = "t-" + uuid.uuid4().hex[:8]
-    s, _ = api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    s, _body = api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     assert s == 201
     return name
 
@@ -185,8 +185,8 @@ def test_schema_types_and_unknown_fields(api, ns):
     bad["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
     s, body = api("POST", "/apis/apps/v1/namespaces/%s/deployments?fieldValidation=Strict" % ns, bad)
     assert s == 400 and body["message"] == ('Deployment in version "v1" cannot be handled as a Deployment: strict '
-                                           'decoding error: unknown field '
-                                           '"spec.template.spec.containers[0].imagePullPolicyy"')
+                                            'decoding error: unknown field '
+                                            '"spec.template.spec.containers[0].imagePullPolicyy"')
     # Warn (the real default) drops the field and warns
     r = Client(api.emu).pool.request(
         "POST", api.emu.url + "/apis/apps/v1/namespaces/%s/deployments?fieldValidation=Warn" % ns,
@@ -301,7 +301,7 @@ def test_server_side_apply(api, ns):
     live = api("GET", path)[1]
     assert again["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
     assert again["metadata"]["generation"] == live["metadata"]["generation"]
-    s, _ = api("PATCH", path + "?fieldManager=ansible", json.dumps(deployment(replicas=2)), ct=y)
+    s, _body = api("PATCH", path + "?fieldManager=ansible", json.dumps(deployment(replicas=2)), ct=y)
     assert api("GET", path)[1]["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
     # another manager setting the same field to another value conflicts unless forced
     s, body = api("PATCH", path + "?fieldManager=other", json.dumps(deployment(replicas=3)), ct=y)
@@ -429,7 +429,8 @@ def test_crd_install_makes_resource_discoverable(api, emu):
 def test_selectors_and_namespace_deletion(api, ns):
     for name, tier in (("a", "web"), ("b", "db"), ("c", "web")):
         api("POST", "/api/v1/namespaces/%s/configmaps" % ns, {"apiVersion": "v1", "kind": "ConfigMap",
-                                                            "metadata": {"name": name, "labels": {"tier": tier}}})
+                                                              "metadata": {"name": name, "labels": {"tier": tier}}})
+
     def names(q):
         s, body = api("GET", "/api/v1/namespaces/%s/configmaps?%s" % (ns, q))
         assert s == 200 and body["kind"] == "ConfigMapList"
@@ -443,7 +444,7 @@ def test_selectors_and_namespace_deletion(api, ns):
     s, body = api("DELETE", "/api/v1/namespaces/%s" % ns)
     assert s == 200 and body["kind"] == "Namespace" and body["status"]["phase"] == "Terminating"
     s, body = api("POST", "/api/v1/namespaces/%s/configmaps" % ns, {"apiVersion": "v1", "kind": "ConfigMap",
-                                                                  "metadata": {"name": "late"}})
+                                                                    "metadata": {"name": "late"}})
     assert s == 403 and body["message"] == ('configmaps "late" is forbidden: unable to create new content in '
                                             "namespace %s because it is being terminated" % ns)
     assert api.emu.wait_for(lambda: api("GET", "/api/v1/namespaces/%s" % ns)[0] == 404, timeout=5)
@@ -600,7 +601,7 @@ def test_kubectl_apply_get_delete(emu, tmp_path):
     env = dict(os.environ, KUBECONFIG=kc)
 
     def kubectl(*args):
-        return subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, timeout=60)
+        return subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, timeout=60, check=False)
     r = kubectl("apply", "-f", str(f))
     assert r.returncode == 0, r.stderr
     assert "deployment.apps/web created" in r.stdout and "service/web created" in r.stdout
@@ -629,7 +630,7 @@ def _ansible(emu, tmp_path, args, check=False):
            json.dumps(args)]
     if check:
         cmd.append("--check")
-    r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
     marker = re.search(r"^localhost \| [A-Z!]+ => ", r.stdout, re.M)
     assert marker, r.stdout + r.stderr
     res = json.JSONDecoder().raw_decode(r.stdout[marker.end():])[0]
@@ -676,7 +677,7 @@ def test_cli_serve(tmp_path):
         line = p.stdout.readline()
         assert "kube_emulator serving https://127.0.0.1:" in line and kc.exists()
         r = subprocess.run(["kubectl", "--kubeconfig", str(kc), "get", "ns", "-o", "name"], capture_output=True,
-                           text=True, timeout=30)
+                           text=True, timeout=30, check=False)
         assert r.returncode == 0 and "namespace/default" in r.stdout
     finally:
         p.send_signal(signal.SIGTERM)
@@ -686,7 +687,7 @@ def test_cli_serve(tmp_path):
 def test_local_env_wires_standin_keys_from_secret(tmp_path):
     state = str(tmp_path / "state")
     le = [PY, os.path.join(REPO, "tests", "support", "local_env.py")]
-    r = subprocess.run(le + ["start", "--state-dir", state], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(le + ["start", "--state-dir", state], capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 0, r.stderr
     try:
         info = json.load(open(os.path.join(state, "env.json")))
@@ -721,10 +722,10 @@ def test_local_env_wires_standin_keys_from_secret(tmp_path):
         assert pool.request("GET", proxy, headers=dict(hdr, **{"api-key": "wrong"})).status == 401
         assert pool.request("GET", proxy, headers=dict(hdr, **{"api-key": "full-key"})).status == 200
         assert pool.request("GET", proxy, headers=dict(hdr, **{"api-key": "ro-key"})).status == 200
-        r = subprocess.run(le + ["status", "--state-dir", state], capture_output=True, text=True, timeout=30)
+        r = subprocess.run(le + ["status", "--state-dir", state], capture_output=True, text=True, timeout=30, check=False)
         assert r.returncode == 0 and json.loads(r.stdout)["running"] is True
     finally:
-        r = subprocess.run(le + ["stop", "--state-dir", state], capture_output=True, text=True, timeout=30)
+        r = subprocess.run(le + ["stop", "--state-dir", state], capture_output=True, text=True, timeout=30, check=False)
     assert r.returncode == 0
-    r = subprocess.run(le + ["status", "--state-dir", state], capture_output=True, text=True, timeout=30)
+    r = subprocess.run(le + ["status", "--state-dir", state], capture_output=True, text=True, timeout=30, check=False)
     assert r.returncode != 0 and json.loads(r.stdout)["running"] is False

@@ -118,9 +118,9 @@ def test_wrong_key_is_401(secured, path):
 
 def test_metrics_and_telemetry_with_keys(secured):
     for k in (KEY, RO_KEY):
-        status, _, body = call(secured, "GET", "/metrics", key(k))
+        status, _headers, body = call(secured, "GET", "/metrics", key(k))
         assert status == 200 and "app_info" in body
-        status, _, body = call(secured, "GET", "/telemetry", key(k))
+        status, _headers, body = call(secured, "GET", "/telemetry", key(k))
         assert status == 200 and json.loads(body)["status"] == "ok"
 
 
@@ -128,7 +128,7 @@ def test_metrics_and_telemetry_with_keys(secured):
 
 @pytest.mark.parametrize("headers", [key(KEY), bearer(KEY)])
 def test_full_key_lists_collections(secured, headers):
-    status, _, body = call(secured, "GET", "/collections", headers)
+    status, _headers, body = call(secured, "GET", "/collections", headers)
     doc = json.loads(body)
     assert status == 200
     assert doc["status"] == "ok" and isinstance(doc["time"], float)
@@ -138,21 +138,21 @@ def test_full_key_lists_collections(secured, headers):
 def test_full_key_create_and_delete(secured):
     assert call(secured, "PUT", "/collections/c1", key(KEY), {"vectors": {"size": 4, "distance": "Cosine"}})[0] == 200
     assert "c1" in secured.collections
-    status, _, body = call(secured, "PUT", "/collections/c1", key(KEY), {})
+    status, _headers, body = call(secured, "PUT", "/collections/c1", key(KEY), {})
     assert status == 400 and "already exists" in json.loads(body)["status"]["error"]
-    status, _, body = call(secured, "DELETE", "/collections/c1", key(KEY))
+    status, _headers, body = call(secured, "DELETE", "/collections/c1", key(KEY))
     assert (status, json.loads(body)["result"]) == (200, True)
     assert "c1" not in secured.collections
 
 
 def test_delete_of_missing_collection_is_200_false_for_manage(secured):
-    status, _, body = call(secured, "DELETE", "/collections/6f1c-does-not-exist", key(KEY))
+    status, _headers, body = call(secured, "DELETE", "/collections/6f1c-does-not-exist", key(KEY))
     doc = json.loads(body)
     assert status == 200 and doc["result"] is False and doc["status"] == "ok"
 
 
 def test_missing_collection_get_is_404(secured):
-    status, _, body = call(secured, "GET", "/collections/nope", key(KEY))
+    status, _headers, body = call(secured, "GET", "/collections/nope", key(KEY))
     assert status == 404 and "doesn't exist" in json.loads(body)["status"]["error"]
 
 
@@ -183,14 +183,14 @@ def test_read_only_key_is_refused_writes_with_403_json(secured, method, path, bo
 
 
 def test_read_only_key_write_message_for_collection_delete(secured):
-    _, _, text = call(secured, "DELETE", "/collections/x", key(RO_KEY))
+    _status, _headers, text = call(secured, "DELETE", "/collections/x", key(RO_KEY))
     assert json.loads(text) == {"status": {"error": "Forbidden: Global manage access is required"}, "time": 0.0}
 
 
 def test_points_upsert_and_count(secured):
     assert call(secured, "PUT", "/collections/products/points", key(KEY),
                 {"points": [{"id": 1, "vector": [0.1], "payload": {"a": 1}}]})[0] == 200
-    _, _, body = call(secured, "POST", "/collections/products/points/count", key(RO_KEY), {})
+    _status, _headers, body = call(secured, "POST", "/collections/products/points/count", key(RO_KEY), {})
     assert json.loads(body)["result"] == {"count": 1}
 
 
@@ -219,14 +219,14 @@ def test_jwt_read_token(secured):
     assert call(secured, "GET", "/collections", bearer(t))[0] == 200
     assert call(secured, "GET", "/collections", key(t))[0] == 200
     assert call(secured, "POST", "/collections/orders/points/search", key(t), {})[0] == 200
-    status, _, body = call(secured, "DELETE", "/collections/none", bearer(t))
+    status, _headers, body = call(secured, "DELETE", "/collections/none", bearer(t))
     assert status == 403 and json.loads(body)["status"]["error"].startswith("Forbidden")
 
 
 @pytest.mark.parametrize("claims", [{"access": "m"}, {}])
 def test_jwt_manage_token_and_token_without_access_claim(secured, claims):
     t = jwt(claims)
-    status, _, body = call(secured, "DELETE", "/collections/none", bearer(t))
+    status, _headers, body = call(secured, "DELETE", "/collections/none", bearer(t))
     assert (status, json.loads(body)["result"]) == (200, False)
 
 
@@ -234,14 +234,14 @@ def test_jwt_per_collection(secured):
     t = jwt({"access": [{"collection": "products", "access": "r"}]})
     assert call(secured, "GET", "/collections/products", key(t))[0] == 200
     assert call(secured, "POST", "/collections/products/points/scroll", key(t), {})[0] == 200
-    status, _, body = call(secured, "GET", "/collections/orders", key(t))
+    status, _headers, body = call(secured, "GET", "/collections/orders", key(t))
     assert status == 403 and "orders" in json.loads(body)["status"]["error"]
     assert call(secured, "POST", "/collections/orders/points/search", key(t), {})[0] == 403
     assert call(secured, "PUT", "/collections/products/points", key(t), {"points": []})[0] == 403
     assert call(secured, "DELETE", "/collections/products", key(t))[0] == 403
     assert call(secured, "GET", "/metrics", key(t))[0] == 403
     # the list is filtered to the token's collections
-    _, _, body = call(secured, "GET", "/collections", key(t))
+    _status, _headers, body = call(secured, "GET", "/collections", key(t))
     assert [c["name"] for c in json.loads(body)["result"]["collections"]] == ["products"]
 
 
@@ -253,13 +253,13 @@ def test_jwt_per_collection_rw_can_write_points_but_not_manage(secured):
 
 
 def test_jwt_expired_is_403_within_leeway_is_ok(secured):
-    status, _, body = call(secured, "GET", "/collections", bearer(jwt({"access": "r"}, ttl=-120)))
+    status, _headers, body = call(secured, "GET", "/collections", bearer(jwt({"access": "r"}, ttl=-120)))
     assert status == 403 and "ExpiredSignature" in body
     assert call(secured, "GET", "/collections", bearer(jwt({"access": "r"}, ttl=-10)))[0] == 200
 
 
 def test_jwt_bad_signature_is_403(secured):
-    status, _, body = call(secured, "GET", "/collections", bearer(jwt({"access": "m"}, secret="other")))
+    status, _headers, body = call(secured, "GET", "/collections", bearer(jwt({"access": "m"}, secret="other")))
     assert status == 403 and "InvalidSignature" in body
 
 
@@ -321,7 +321,7 @@ def test_ready_after_seconds(make):
 
 def test_never_ready(make):
     s = make(ready=False)
-    assert [call(s, "GET", "/readyz")[0] for _ in range(3)] == [503, 503, 503]
+    assert [call(s, "GET", "/readyz")[0] for _attempt in range(3)] == [503, 503, 503]
     assert call(s, "GET", "/livez")[0] == 200
 
 
@@ -333,7 +333,7 @@ def test_delay(make):
 
 def test_redirect(make):
     s = make(api_key=KEY, redirect_to="https://login.example.test/")
-    status, headers, _ = call(s, "GET", "/collections?x=1", key(KEY))
+    status, headers, _body = call(s, "GET", "/collections?x=1", key(KEY))
     assert status == 302
     assert headers["Location"] == "https://login.example.test/collections?x=1"
 

@@ -147,7 +147,7 @@ def serve(args):
     info = {"kube_url": emu.url, "qdrant_url": standin.url, "pid": os.getpid(), "kubeconfig": kubeconfig,
             "namespace": args.namespace, "service": args.service, "service_port": args.port,
             "proxy_url": "%s/api/v1/namespaces/%s/services/%s:%d/proxy" % (emu.url, args.namespace, args.service,
-                                                                          args.port)}
+                                                                           args.port)}
     tmp = env_json + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(info, fh, indent=2)
@@ -239,7 +239,7 @@ def stop(args):
     pid = info.get("pid")
     if _alive(pid):
         os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
+        for _attempt in range(100):
             if not _alive(pid):
                 break
             time.sleep(0.05)

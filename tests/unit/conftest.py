@@ -4,6 +4,7 @@
   checkout, ``.collections/ansible_collections/peekoff/qdrant`` (made by scripts/bootstrap.sh) links back here;
 * the Qdrant stand-in lives in ``tests/support`` (found relative to this file in both layouts).
 """
+import importlib
 import json
 import os
 import sys
@@ -16,7 +17,7 @@ SUPPORT = os.path.join(ROOT, "tests", "support")
 if SUPPORT not in sys.path:
     sys.path.insert(0, SUPPORT)
 try:
-    import ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant  # noqa: F401
+    importlib.import_module("ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant")
 except ImportError:
     sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
@@ -57,19 +58,23 @@ def module_fakes(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
 
+def _outcome(main):
+    """(failed, result) of running a module's main() under module_fakes."""
+    try:
+        main()
+    except AnsibleExitJson as e:
+        return False, e.result
+    except AnsibleFailJson as e:
+        return True, e.result
+    raise AssertionError("module returned without exit_json/fail_json")  # pragma: no cover - modules always exit
+
+
 @pytest.fixture
 def run_module(module_fakes):
     """run_module(main, args) -> (failed, result). Also asserts that no secret appears in the raw result."""
     def _run(main, args, secrets=()):
         with patch_module_args(args):
-            try:
-                main()
-            except AnsibleExitJson as e:
-                failed, result = False, e.result
-            except AnsibleFailJson as e:
-                failed, result = True, e.result
-            else:  # pragma: no cover - a module must always exit through exit_json/fail_json
-                raise AssertionError("module returned without exit_json/fail_json")
+            failed, result = _outcome(main)
         dumped = json.dumps(result)
         for secret in [args.get("api_key"), args.get("read_only_api_key")] + list(secrets):
             if secret:

@@ -5,7 +5,6 @@ import hashlib
 import itertools
 import json
 import random
-import string
 import threading
 import uuid
 
@@ -33,7 +32,7 @@ def _spec_part(obj):
 
 
 def _rand(n=5):
-    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(n))
+    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _i in range(n))
 
 
 def _stable(v):
@@ -59,7 +58,7 @@ class Cluster:
             self.types[(rt.group, rt.version, rt.plural)] = rt
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             self.seed(self.type_for("v1", "Namespace"), {"apiVersion": "v1", "kind": "Namespace",
-                                                          "metadata": {"name": ns}})
+                                                         "metadata": {"name": ns}})
         if default_storage_class:
             self.seed(self.type_for("storage.k8s.io/v1", "StorageClass"), {
                 "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
@@ -73,7 +72,7 @@ class Cluster:
         return self.last_rv
 
     def type_for(self, api_version, kind):
-        group, _, version = api_version.rpartition("/")
+        group, _sep, version = api_version.rpartition("/")
         for (g, v, _p), rt in self.types.items():
             if g == group and v == version and rt.kind == kind:
                 return rt
@@ -425,7 +424,7 @@ class Cluster:
             ct = (content_type or "").split(";")[0].strip()
             accepted = [JSONPATCH, MERGE, APPLY] if rt.crd else [JSONPATCH, MERGE, STRATEGIC, APPLY]
             if ct not in accepted:
-                raise unsupported_media_type(ct, accepted + ([APPLY_CBOR] if False else []))
+                raise unsupported_media_type(ct, accepted)
             key = self.key(rt, ns, name)
             old = self.objects.get(key)
             if ct == APPLY:
@@ -628,7 +627,7 @@ class Cluster:
             raise invalid(rt, name, causes)
         storage = [v["name"] for v in versions if v.get("storage")]
         obj["status"] = {
-            "acceptedNames": {k: v for k, v in names.items()},
+            "acceptedNames": dict(names),
             "conditions": [
                 {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
                  "message": "no conflicts found", "lastTransitionTime": now()},
@@ -711,7 +710,7 @@ class Cluster:
                      "lastTransitionTime": old_conds.get("Available", {}).get("lastTransitionTime", ts)},
                     {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
                      "message": 'ReplicaSet "%s-%s" has successfully progressed.' % (meta["name"],
-                                                                                      self._pod_hash(obj)),
+                                                                                     self._pod_hash(obj)),
                      "lastUpdateTime": ts,
                      "lastTransitionTime": old_conds.get("Progressing", {}).get("lastTransitionTime", ts)}]
             self._set_status_internal(rt, obj, st)
@@ -819,7 +818,7 @@ class Cluster:
                 return False
             for k, o in self.objects.items():
                 if k[1] == "pods" and k[2] == ns and label_selector_matches({"matchLabels": sel},
-                                                                             o["metadata"].get("labels")):
+                                                                            o["metadata"].get("labels")):
                     conds = {c["type"]: c["status"] for c in (o.get("status") or {}).get("conditions") or []}
                     if conds.get("Ready") == "True":
                         return True
@@ -836,7 +835,7 @@ def _apply_body(cfg):
     """The part of an apply configuration that owns fields (apiVersion/kind/name/namespace are identity)."""
     out = {k: v for k, v in cfg.items() if k not in ("apiVersion", "kind")}
     meta = {k: v for k, v in (cfg.get("metadata") or {}).items() if k not in ("name", "namespace",
-                                                                             "resourceVersion")}
+                                                                              "resourceVersion")}
     if meta:
         out["metadata"] = meta
     else:

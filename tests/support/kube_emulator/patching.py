@@ -45,7 +45,7 @@ def _strip_directives(v):
                         or k in ("$patch", "$retainKeys"))}
     if isinstance(v, list):
         return [_strip_directives(x) for x in v if not (isinstance(x, dict) and x.get("$patch") == "replace"
-                                                         and len(x) == 1)]
+                                                        and len(x) == 1)]
     return v
 
 

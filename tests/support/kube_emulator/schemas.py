@@ -84,6 +84,7 @@ def list_info(schema):
         return (None, [], None, None)
     node = schema
     r = resolve(schema)
+
     def pick(k):
         return node.get(k, r.get(k) if r else None)
     return (pick("x-kubernetes-list-type"), pick("x-kubernetes-list-map-keys") or [],

@@ -4,13 +4,12 @@ import http.client
 import json
 import re
 import ssl
-import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import schemas
-from .errors import ApiError, bad_request, method_not_allowed, not_found, path_not_found, unauthorized
+from .errors import ApiError, bad_request, method_not_allowed, path_not_found, unauthorized
 
 OPEN_PATHS = ("/version", "/healthz", "/livez", "/readyz")
 
@@ -152,7 +151,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, self._resource_list(cluster, group, version))
         ns = None
         if rest[0] == "namespaces" and len(rest) >= 3 and not (group == "" and len(rest) == 3 and
-                                                                rest[2] in ("status", "finalize")):
+                                                               rest[2] in ("status", "finalize")):
             ns = urllib.parse.unquote(rest[1])
             rest = rest[2:]
         plural = rest[0]
@@ -339,7 +338,7 @@ class Handler(BaseHTTPRequestHandler):
             if replicas is None:
                 raise bad_request("spec.replicas is required")
             patch = json.dumps({"spec": {"replicas": replicas}}).encode()
-            result, _ = cluster.patch(rt, ns, name, patch, "application/merge-patch+json")
+            result, _warnings = cluster.patch(rt, ns, name, patch, "application/merge-patch+json")
             return self._send(200, _scale_of(result))
         raise method_not_allowed()
 

@@ -193,7 +193,7 @@ def _check_meta(rt, obj, causes, name_re=DNS1123_SUBDOMAIN, name_msg=MSG_SUBDOMA
 
 def _qualified_key_ok(k):
     if "/" in k:
-        prefix, _, n = k.partition("/")
+        prefix, _sep, n = k.partition("/")
         return bool(DNS1123_SUBDOMAIN.match(prefix)) and bool(QUALIFIED_NAME.match(n)) and len(n) <= 63
     return bool(QUALIFIED_NAME.match(k)) and len(k) <= 63
 
@@ -465,8 +465,7 @@ def validate_custom(rt, obj, field_validation="Strict"):
     if unknown:
         msgs = ['unknown field "%s"' % u for u in unknown]
         if field_validation == "Strict":
-            raise ApiError(400, "BadRequest", ".%s" % ", ".join(msgs) if False else
-                           "strict decoding error: " + ", ".join(msgs))
+            raise ApiError(400, "BadRequest", "strict decoding error: " + ", ".join(msgs))
         for u in unknown:
             _drop(obj, u)
         if field_validation == "Warn":

@@ -73,7 +73,7 @@ def test_secure_instance_passes_every_check_over_http(run_module, secured):
     assert result["url"] == secured.url
     assert secured.collections == []  # the write probes changed nothing
     # JWTs went as Bearer, keys in api-key; nothing about headers is logged by the stand-in
-    methods = [m for m, _, _ in secured.requests]
+    methods = [m for m, _path, _status in secured.requests]
     assert "DELETE" in methods
 
 
@@ -90,7 +90,7 @@ def test_check_mode_runs_the_same_probes_and_changes_nothing(run_module, secured
     assert [c["name"] for c in result["checks"]] == ALL_CHECKS
     assert result["changed"] is False
     assert secured.collections == ["products"]
-    assert any(m == "DELETE" for m, _, _ in secured.requests)
+    assert any(m == "DELETE" for m, _path, _status in secured.requests)
 
 
 def test_expect_version_matches(run_module, secured):
@@ -104,7 +104,7 @@ def test_readiness_waits_until_ready(run_module, standin_factory):
     failed, result = run_module(qdrant_check.main, args_for(s, wait_timeout=5))
     assert not failed
     assert result["ready"] is True
-    assert [p for _, p, st in s.requests if p == "/readyz"] == ["/readyz"] * 4
+    assert [p for _method, p, st in s.requests if p == "/readyz"] == ["/readyz"] * 4
 
 
 # ------------------------------------------------------------------------------------ HTTPS / TLS
@@ -260,7 +260,7 @@ def test_readyz_stuck_at_503_fails_after_wait_timeout(run_module, standin_factor
     assert "HTTP 503" in observed and "some shards are not ready" in observed
     assert result["ready"] is False
     assert 0.6 <= took < 5
-    assert len([p for _, p, _ in s.requests if p == "/readyz"]) >= 3
+    assert len([p for _method, p, _status in s.requests if p == "/readyz"]) >= 3
 
 
 def test_wait_timeout_zero_asks_once(run_module, standin_factory):
@@ -268,7 +268,7 @@ def test_wait_timeout_zero_asks_once(run_module, standin_factory):
     failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None, jwt_rbac=False,
                                                             wait_timeout=0))
     assert_fails_exactly(failed, result, ["readiness"])
-    assert [p for _, p, _ in s.requests].count("/readyz") == 1
+    assert [p for _method, p, _status in s.requests].count("/readyz") == 1
 
 
 def test_slow_server_times_out(run_module, standin_factory):
@@ -443,7 +443,7 @@ def write_kubeconfig(path, server, user, cluster_extra=None, namespace="qdrant")
 
 
 def test_through_kubernetes_proxy_passes_with_keys_in_api_key_header(run_module, secured, apiserver_factory,
-                                                                   tmp_path, tls_material):
+                                                                     tmp_path, tls_material):
     api = apiserver_factory(secured.url, tls=(tls_material["certfile"], tls_material["keyfile"]))
     ca_data = base64.b64encode(open(tls_material["ca_pem"], "rb").read()).decode()
     kc = write_kubeconfig(tmp_path / "kubeconfig", api.url, {"token": K8S_TOKEN},
@@ -454,10 +454,10 @@ def test_through_kubernetes_proxy_passes_with_keys_in_api_key_header(run_module,
     assert not failed, result.get("msg")
     assert [c["name"] for c in result["checks"]] == ALL_CHECKS
     assert "/api/v1/namespaces/qdrant/services/http:qdrant:6333/proxy" in result["url"]
-    assert all(ok for _, _, ok, _ in api.seen)  # the Kubernetes credential went with every request
+    assert all(ok for _method, _path, ok, _has_key in api.seen)  # the Kubernetes credential went with every request
     # The Qdrant credentials travelled in api-key (Authorization is the API server's): the JWT checks pass
     # only because tokens went in api-key.
-    assert any(has_key for _, _, _, has_key in api.seen)
+    assert any(has_key for _method, _path, _ok, has_key in api.seen)
 
 
 def test_kubernetes_proxy_wrong_token_fails(run_module, secured, apiserver_factory, tmp_path):
@@ -473,7 +473,7 @@ def test_kubernetes_proxy_exec_plugin_is_a_clear_error(run_module, tmp_path):
     kc = write_kubeconfig(tmp_path / "kubeconfig", "https://127.0.0.1:6443",
                           {"exec": {"command": "aws", "apiVersion": "client.authentication.k8s.io/v1"}})
     failed, result = run_module(qdrant_check.main, dict(api_key=KEY, kubernetes_proxy=dict(kubeconfig=kc,
-                                                                                          service="qdrant")))
+                                                                                           service="qdrant")))
     assert failed and "exec plugin" in result["msg"] and "not support" in result["msg"]
     assert "Traceback" not in result["msg"]
 
