@@ -18,7 +18,7 @@ BUILD_TOP="$(mktemp -d "${TMPDIR:-/tmp}/peekoff-qdrant-ansible-test.XXXXXX")"
 BUILD="$BUILD_TOP/ansible_collections"
 trap 'rm -rf "$BUILD_TOP"' EXIT
 REPORTS="$ROOT/.build/reports"
-mkdir -p "$REPORTS"
+rm -rf "$REPORTS"; mkdir -p "$REPORTS"
 
 # A real ansible_collections/peekoff/qdrant tree (ansible-test refuses symlinks) holding exactly what git would
 # ship (tracked files plus untracked, not ignored ones), with kubernetes.core beside it.
