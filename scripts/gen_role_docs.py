@@ -5,6 +5,7 @@
 """
 import json
 import pathlib
+import re
 import sys
 
 import yaml
@@ -15,8 +16,12 @@ BEGIN, END = "<!-- ROLE-VARIABLES:BEGIN (scripts/gen_role_docs.py) -->", "<!-- R
 ROLE_ORDER = ["secrets", "storage", "qdrant", "gateway_routes", "verify"]
 
 
+# Ansible's documentation markup (C(), V(), O(), ...) shown as Markdown code.
+MARKUP = re.compile(r"\b[CVOIMRLU]\(([^()]*)\)")
+
+
 def cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return MARKUP.sub(r"`\1`", str(text)).replace("|", "\\|").replace("\n", " ")
 
 
 def render():
