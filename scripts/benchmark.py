@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Measure how fast site.yml deploys, and how many Kubernetes API requests it costs (speed is a feature).
 
     .venv/bin/python scripts/benchmark.py [--runs N] [--json PATH] [--show-repeats K]
@@ -196,8 +195,8 @@ def print_table(agg, show_repeats):
     w = max(len(x) for x in resources + ["resource"])
     print(("%-" + str(w) + "s") % "resource" + "".join("%16s" % p for p in agg))
     for res in resources:
-        print(("%-" + str(w) + "s") % res + "".join("%16s" % a["requests"]["by_resource"].get(res, 0)
-                                                      for a in agg.values()))
+        counts = "".join("%16s" % a["requests"]["by_resource"].get(res, 0) for a in agg.values())
+        print(("%-" + str(w) + "s") % res + counts)
     if "verify" in agg and not agg["verify"]["requests"]["by_resource"].get("services/proxy"):
         print("\nNOTE: --tags qdrant_verify made no request through the service proxy: qdrant_check did not run.")
     for phase, a in agg.items():
@@ -209,7 +208,7 @@ def print_table(agg, show_repeats):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--runs", type=int, default=1, help="fresh clusters to measure (median wall time); default 1")
     ap.add_argument("--json", default=os.path.join(ROOT, ".build", "benchmark.json"), help="where to write JSON")
     ap.add_argument("--show-repeats", type=int, default=8, help="repeated requests to list per phase")
