@@ -65,7 +65,7 @@ def run_role(tmp_path, kubeconfig, role, extra=None, kubeconfig_env=True):
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
-def test_each_role_alone_with_its_defaults(cluster, tmp_path):
+def _each_role_alone_with_its_defaults(cluster, tmp_path):
     emu, kubeconfig = cluster
     for role in ["storage", "secrets", "qdrant", "gateway_routes"]:
         proc = run_role(tmp_path, kubeconfig, role)
@@ -85,7 +85,7 @@ def test_each_role_alone_with_its_defaults(cluster, tmp_path):
     assert route["spec"]["hostnames"] == ["qdrant.peekoff.com"]
 
 
-def test_operator_side_key_change_restarts_qdrant(cluster, tmp_path):
+def _operator_side_key_change_restarts_qdrant(cluster, tmp_path):
     emu, kubeconfig = cluster
     before = emu.get("apps/v1", "Deployment", "qdrant", "qdrant")
     secret = emu.get("v1", "Secret", "qdrant", "app-qdrant-api-key")
@@ -102,7 +102,7 @@ def test_operator_side_key_change_restarts_qdrant(cluster, tmp_path):
     assert "from-the-store-2" not in proc.stdout + proc.stderr
 
 
-def test_storage_class_change_is_refused(cluster, tmp_path):
+def _storage_class_change_is_refused(cluster, tmp_path):
     emu, kubeconfig = cluster
     before = emu.get("v1", "PersistentVolumeClaim", "qdrant", "qdrant-storage")
     proc = run_role(tmp_path, kubeconfig, "storage", {"qdrant_storage_class": "other-class"})
@@ -117,7 +117,7 @@ def test_storage_class_change_is_refused(cluster, tmp_path):
         "storage"] == "60Gi"
 
 
-def test_minor_skip_only_when_forced(cluster, tmp_path):
+def _minor_skip_only_when_forced(cluster, tmp_path):
     emu, kubeconfig = cluster
     refused = run_role(tmp_path, kubeconfig, "qdrant", {"qdrant_version": "1.21.0"})
     assert refused.returncode != 0 and "qdrant_image_allow_minor_skip" in refused.stdout
@@ -134,13 +134,13 @@ def test_minor_skip_only_when_forced(cluster, tmp_path):
     assert image() == "qdrant/qdrant:v1.19.0-unprivileged"
 
 
-def test_qdrant_kubeconfig_variable_is_used(cluster, tmp_path):
+def _qdrant_kubeconfig_variable_is_used(cluster, tmp_path):
     emu, kubeconfig = cluster
     proc = run_role(tmp_path, kubeconfig, "gateway_routes", {"qdrant_kubeconfig": str(kubeconfig)}, kubeconfig_env=False)
     assert proc.returncode == 0 and "changed=0" in proc.stdout, proc.stdout[-3000:]
 
 
-def test_state_absent_then_storage_delete(cluster, tmp_path):
+def _state_absent_then_storage_delete(cluster, tmp_path):
     emu, kubeconfig = cluster
     for role in ["gateway_routes", "qdrant", "secrets", "storage"]:
         proc = run_role(tmp_path, kubeconfig, role, {"qdrant_state": "absent"})
@@ -154,3 +154,14 @@ def test_state_absent_then_storage_delete(cluster, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert emu.wait_for(lambda: emu.get("v1", "PersistentVolumeClaim", "qdrant", "qdrant-storage") is None)
     assert emu.get("v1", "Namespace", None, "qdrant") is not None
+
+
+def test_roles_alone_on_one_cluster(cluster, tmp_path):
+    """One ordered story on one emulated cluster (the steps build on each other, so they are not separate
+    tests that pytest-xdist could split across workers)."""
+    _each_role_alone_with_its_defaults(cluster, tmp_path)
+    _operator_side_key_change_restarts_qdrant(cluster, tmp_path)
+    _storage_class_change_is_refused(cluster, tmp_path)
+    _minor_skip_only_when_forced(cluster, tmp_path)
+    _qdrant_kubeconfig_variable_is_used(cluster, tmp_path)
+    _state_absent_then_storage_delete(cluster, tmp_path)
