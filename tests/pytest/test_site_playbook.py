@@ -2,6 +2,7 @@
 stand-in, see conftest.py), asserting what a user relies on:
 
 - a converge creates the reference deployment and the verify play proves it; a second run changes nothing;
+  ``--tags qdrant_verify`` proves it again;
 - ``--check`` predicts changes and applies nothing; ``--check --diff`` shows a changed variable and applies nothing;
 - a full converge at -vvv prints no key, no base64 of a key and no JWT;
 - bad input fails before anything is applied, naming the variable (also for the last role, gateway_routes);
@@ -129,6 +130,19 @@ def test_second_run_changes_nothing(local_cluster, converged):
     assert run.recap["changed"] == 0, "second run not idempotent: %s\n%s" % (
         run.recap, "\n".join(l for l in run.output.splitlines() if l.startswith(("changed:", "TASK ["))))
     assert _snapshot(local_cluster) == before, "a second run modified objects"
+
+
+def test_tag_qdrant_verify_runs_the_check(local_cluster, converged):
+    """README: tag qdrant_verify; ``--tags qdrant_verify`` on a deployed instance must prove it again."""
+    assert converged.rc == 0, converged.tail()
+    local_cluster.emu.reset_requests()
+    run = local_cluster.run("--tags", "qdrant_verify")
+    assert run.rc == 0, run.tail()
+    assert run.recap["changed"] == 0, run.recap
+    assert "is ready and its authentication holds" in run.output, (
+        "--tags qdrant_verify did not run qdrant_check:\n" + run.tail())
+    assert local_cluster.emu.count_requests(path=r"/services/[^/]*qdrant:6333/proxy/") > 0
+    assert _applied_writes(local_cluster) == []
 
 
 # ------------------------------------------------------------------------------------------------- check mode
