@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check the directory the roles rendered (qdrant_render_dir) in a molecule scenario:
 
 - every file holds one object, starts with the managed-by comment, and kustomization.yaml lists them all;

@@ -50,7 +50,7 @@ def validate(obj):
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
 
 
-def run_roles(tmp_path, extra_vars, roles=ROLES, check=False):
+def run_roles(tmp_path, extra_vars, roles=None, check=False):
     """Run the roles in render mode; return (CompletedProcess, render dir)."""
     out = tmp_path / "out"
     vars_file = tmp_path / "vars.json"
@@ -58,11 +58,11 @@ def run_roles(tmp_path, extra_vars, roles=ROLES, check=False):
     playbook = tmp_path / "render.yml"
     playbook.write_text(yaml.safe_dump([{
         "name": "Render", "hosts": "localhost", "gather_facts": False,
-        "roles": [f"peekoff.qdrant.{r}" for r in roles],
+        "roles": [f"peekoff.qdrant.{r}" for r in (roles or ROLES)],
     }]))
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     cmd = [PLAYBOOK_BIN, str(playbook), "-e", f"@{vars_file}"] + (["--check"] if check else [])
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     return proc, out
 
 
@@ -147,7 +147,7 @@ def test_the_validator_rejects_what_a_server_rejects():
 
 
 def test_defaults_reproduce_the_reference_deployment(default_render):
-    _, objs = default_render
+    dummy, objs = default_render
     assert {o["metadata"].get("namespace", "qdrant") for o in objs.values()} == {"qdrant"}
     pvc = by_kind(objs, "PersistentVolumeClaim")
     assert pvc["spec"]["resources"]["requests"]["storage"] == "50Gi"
@@ -196,7 +196,7 @@ def test_defaults_reproduce_the_reference_deployment(default_render):
 
 
 def test_pod_is_restricted_and_probed(default_render):
-    _, objs = default_render
+    dummy, objs = default_render
     dep = by_kind(objs, "Deployment", "qdrant")
     pod = dep["spec"]["template"]["spec"]
     assert pod["securityContext"] == {
@@ -223,7 +223,7 @@ def test_pod_is_restricted_and_probed(default_render):
 
 
 def test_network_policies(default_render, full_render):
-    _, objs = default_render
+    dummy, objs = default_render
     ing = by_kind(objs, "NetworkPolicy", "qdrant-ingress")
     assert ing["spec"]["policyTypes"] == ["Ingress"]
     (rule,) = ing["spec"]["ingress"]
@@ -238,7 +238,7 @@ def test_network_policies(default_render, full_render):
     dep = by_kind(objs, "Deployment", "qdrant")
     assert ing["spec"]["podSelector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"]
 
-    _, full = full_render
+    dummy, full = full_render
     ing = by_kind(full, "NetworkPolicy", "qdrant-ingress")
     assert ing["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == [
         "gateway", "apps"]
@@ -280,7 +280,7 @@ def test_generated_key_is_stable_and_never_printed(tmp_path):
     assert first.returncode == 0, first.stdout + first.stderr
     secret = yaml.safe_load((out / "secret-app-qdrant-api-key.yaml").read_text())
     dep = yaml.safe_load((out / "deployment-qdrant.yaml").read_text())
-    second, _ = run_roles(tmp_path, extra, roles=["secrets", "qdrant"])
+    second, dummy = run_roles(tmp_path, extra, roles=["secrets", "qdrant"])
     assert second.returncode == 0
     assert "changed=0" in second.stdout, second.stdout
     assert yaml.safe_load((out / "secret-app-qdrant-api-key.yaml").read_text()) == secret
@@ -291,7 +291,7 @@ def test_generated_key_is_stable_and_never_printed(tmp_path):
         assert key not in proc.stdout + proc.stderr
         assert base64.b64decode(key).decode() not in proc.stdout + proc.stderr
     # Rotation: a new key changes the checksum annotation, so the pod restarts.
-    third, _ = run_roles(tmp_path, {**extra, "qdrant_api_key": "rotated-key-0123456789abcdef"}, roles=["secrets", "qdrant"])
+    third, dummy = run_roles(tmp_path, {**extra, "qdrant_api_key": "rotated-key-0123456789abcdef"}, roles=["secrets", "qdrant"])
     assert third.returncode == 0
     assert "rotated-key-0123456789abcdef" not in third.stdout + third.stderr
     rotated = yaml.safe_load((out / "deployment-qdrant.yaml").read_text())
