@@ -45,8 +45,18 @@ def _failure_text(run):
 
 
 def _applied_writes(cluster):
-    """Write requests the emulator received that were not dry-runs."""
-    return [(m, p) for m, p, q in list(cluster.emu.requests) if m in WRITE_METHODS and "dryRun" not in (q or "")]
+    """Write requests to the Kubernetes API that were not dry-runs.
+
+    Requests through the service proxy go to Qdrant, not to the API's objects: qdrant_check's write probe
+    (DELETE of a collection that does not exist) is one of them and changes nothing.
+    """
+    return [(m, p) for m, p, q in list(cluster.emu.requests)
+            if m in WRITE_METHODS and "dryRun" not in (q or "") and "/proxy/" not in p]
+
+
+def _proxied_writes(cluster):
+    """Write requests that went through the service proxy to Qdrant."""
+    return [(m, p) for m, p, q in list(cluster.emu.requests) if m in WRITE_METHODS and "/proxy/" in p]
 
 
 def _snapshot(cluster):
@@ -143,6 +153,9 @@ def test_tag_qdrant_verify_runs_the_check(local_cluster, converged):
         "--tags qdrant_verify did not run qdrant_check:\n" + run.tail())
     assert local_cluster.emu.count_requests(path=r"/services/[^/]*qdrant:6333/proxy/") > 0
     assert _applied_writes(local_cluster) == []
+    # The only write the check sends is its probe, a DELETE of a random collection that does not exist.
+    probes = _proxied_writes(local_cluster)
+    assert probes and all(m == "DELETE" and "/collections/qdrant-check-" in p for m, p in probes), probes
 
 
 # ------------------------------------------------------------------------------------------------- check mode
