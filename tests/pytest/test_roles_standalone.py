@@ -2,7 +2,8 @@
 in-process Kubernetes API emulator; the ExternalSecret path is driven by a fake External Secrets Operator
 (a thread that marks the ExternalSecret Ready and writes the Secret, as the operator would). Also the
 guards that need existing objects: StorageClass change refused, minor-version skip allowed when forced,
-and an operator-side key change (ESO refresh) changing the restart checksum."""
+NetworkPolicies switched off after being on removed, and an operator-side key change (ESO refresh)
+changing the restart checksum."""
 import base64
 import json
 import os
@@ -136,6 +137,19 @@ def _minor_skip_only_when_forced(cluster, tmp_path):
     assert image() == "qdrant/qdrant:v1.19.0-unprivileged"
 
 
+def _switched_off_network_policies_are_removed(cluster, tmp_path):
+    """NetworkPolicies switched off after being on leave the cluster; switched on again they come back."""
+    emu, kubeconfig = cluster
+    policies = [("networking.k8s.io/v1", "NetworkPolicy", "qdrant", "qdrant-" + d) for d in ("ingress", "egress")]
+    assert all(emu.get(*p) for p in policies)
+    off = run_role(tmp_path, kubeconfig, "qdrant", {"qdrant_network_policy_enabled": False})
+    assert off.returncode == 0, off.stdout[-3000:]
+    assert emu.wait_for(lambda: not any(emu.get(*p) for p in policies)), "switched-off NetworkPolicies were left"
+    back = run_role(tmp_path, kubeconfig, "qdrant")
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert all(emu.get(*p) for p in policies)
+
+
 def _qdrant_kubeconfig_variable_is_used(cluster, tmp_path):
     emu, kubeconfig = cluster
     proc = run_role(tmp_path, kubeconfig, "gateway_routes", {"qdrant_kubeconfig": str(kubeconfig)}, kubeconfig_env=False)
@@ -165,5 +179,6 @@ def test_roles_alone_on_one_cluster(cluster, tmp_path):
     _operator_side_key_change_restarts_qdrant(cluster, tmp_path)
     _storage_class_change_is_refused(cluster, tmp_path)
     _minor_skip_only_when_forced(cluster, tmp_path)
+    _switched_off_network_policies_are_removed(cluster, tmp_path)
     _qdrant_kubeconfig_variable_is_used(cluster, tmp_path)
     _state_absent_then_storage_delete(cluster, tmp_path)
