@@ -319,6 +319,29 @@ def test_server_side_apply(api, ns):
     assert s == 422 and "fieldManager" in body["message"]
 
 
+def test_server_side_apply_removes_a_dropped_list_item_whole(api, ns):
+    """A list-map item (volumeMount, volume) the manager stops applying goes as a whole, key included, as on
+    a real server; leaving a husk without its name would make the next apply invalid (422)."""
+    path = "/apis/apps/v1/namespaces/%s/deployments/web?fieldManager=ansible&force=true" % ns
+    y = "application/apply-patch+yaml"
+    with_config = deployment()
+    pod = with_config["spec"]["template"]["spec"]
+    pod["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"},
+                                            {"name": "config", "mountPath": "/cfg/local.yaml", "subPath": "local.yaml",
+                                             "readOnly": True}]
+    pod["volumes"] = [{"name": "data", "emptyDir": {}}, {"name": "config", "configMap": {"name": "web-config"}}]
+    assert api("PATCH", path, json.dumps(with_config), ct=y)[0] == 201
+    without = json.loads(json.dumps(with_config))
+    pod = without["spec"]["template"]["spec"]
+    pod["containers"][0]["volumeMounts"] = pod["containers"][0]["volumeMounts"][:1]
+    pod["volumes"] = pod["volumes"][:1]
+    s, body = api("PATCH", path, json.dumps(without), ct=y)
+    assert s == 200, body
+    live = body["spec"]["template"]["spec"]
+    assert live["containers"][0]["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
+    assert live["volumes"] == [{"name": "data", "emptyDir": {}}]
+
+
 def test_pvc_immutability(api, ns):
     path = "/api/v1/namespaces/%s/persistentvolumeclaims" % ns
     s, claim = api("POST", path, pvc(size="2Gi"))

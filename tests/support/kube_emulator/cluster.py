@@ -513,9 +513,20 @@ class Cluster:
                 for mgr, cfg in managers.items():
                     if mgr != field_manager:
                         others.update(patching.leaf_paths(_apply_body(cfg), schema))
-                for p in patching.leaf_paths(_apply_body(prev), schema):
+                prev_paths = patching.leaf_paths(_apply_body(prev), schema)
+                # A list-map item this manager applied before and applies no more goes as a whole, key
+                # fields included, like the real server (it owned the item, not only its leaves).
+                kept = _prefixes(new_paths) | _prefixes(others)
+                removed_items = []
+                for p in prev_paths:
+                    item = _dropped_item(p, kept, removed_items)
+                    if item:
+                        removed_items.append(item)
+                        patching.remove_path(merged, item, schema)
+                        patching.prune_empty(merged, item[:-1])
+                for p in prev_paths:
                     if p not in new_paths and p not in others and not any(
-                            q[:len(p)] == p for q in new_paths) and not _ancestor_removed(p, new_paths):
+                            q[:len(p)] == p for q in new_paths) and not _ancestor_removed(p, removed_items):
                         patching.remove_path(merged, p, schema)
                         patching.prune_empty(merged, p)
         obj, warnings = self._admit(rt, merged, old, field_validation, subresource)
@@ -843,8 +854,26 @@ def _apply_body(cfg):
     return out
 
 
-def _ancestor_removed(p, new_paths):
-    return False
+def _prefixes(paths):
+    """Every prefix of every path (a field is kept when some kept path runs through it)."""
+    return {q[:i] for q in paths for i in range(len(q) + 1)}
+
+
+def _dropped_item(path, kept, removed_items):
+    """The outermost list-map item on ``path`` that no kept path runs through, if any and not yet removed."""
+    for i, step in enumerate(path):
+        if isinstance(step, tuple) and step[0] == "k":
+            item = path[:i + 1]
+            if any(item[:len(r)] == r for r in removed_items):
+                return None
+            if item not in kept:
+                return item
+    return None
+
+
+def _ancestor_removed(path, removed_items):
+    """True when ``path`` lies inside a list-map item that was removed as a whole."""
+    return any(path[:len(r)] == r for r in removed_items)
 
 
 def _apply_conflict(conflicts, rt):
