@@ -237,6 +237,18 @@ def test_bad_input_fails_before_anything_is_applied(make_local_cluster, extra_va
         variable, _applied_writes(cluster))
 
 
+def test_refused_shrink_applies_nothing_else_of_the_run(local_cluster, converged):
+    """The PVC guard reads the cluster, and still refuses before the secrets role rotates the key."""
+    assert converged.rc == 0, converged.tail()
+    before = _snapshot(local_cluster)
+    local_cluster.emu.reset_requests()
+    run = local_cluster.run("-e", "qdrant_storage_size=10Gi", "-e", "qdrant_api_key=" + "r0tated" * 6)
+    assert run.rc != 0, "shrinking the PVC was accepted:\n" + run.tail()
+    assert "qdrant_storage_size" in _failure_text(run), run.tail()
+    assert _applied_writes(local_cluster) == [], _applied_writes(local_cluster)
+    assert _snapshot(local_cluster) == before, "objects changed in a run whose PVC shrink was refused"
+
+
 # ------------------------------------------------------------------------------------------------- verify
 
 def test_instance_with_broken_auth_fails_the_run_naming_the_checks(make_local_cluster):
