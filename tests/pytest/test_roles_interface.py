@@ -1,6 +1,6 @@
 """The roles' interface: defaults/main.yml and meta/argument_specs.yml agree for every role, the
-variables shared by the four deployment roles agree across them, and files kept in several roles
-as copies have not drifted apart."""
+variables shared by the four deployment roles agree across them, and what they share (render tasks,
+Namespace template) lives once, in the internal role `common`, which shadows none of their variables."""
 from pathlib import Path
 
 import pytest
@@ -8,7 +8,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES_DIR = ROOT / "roles"
-ALL_ROLES = sorted(p.name for p in ROLES_DIR.iterdir() if (p / "meta" / "argument_specs.yml").is_file())
+# The internal role holding what the deployment roles share; it has no `main` entry point and no defaults.
+COMMON_ROLE = "common"
+ALL_ROLES = sorted(p.name for p in ROLES_DIR.iterdir()
+                   if (p / "meta" / "argument_specs.yml").is_file() and p.name != COMMON_ROLE)
 DEPLOY_ROLES = ["storage", "qdrant", "gateway_routes", "secrets"]
 # Option types allowed by ansible's argument spec validation.
 TYPES = {"str", "int", "bool", "list", "dict", "float", "path", "raw", "jsonarg", "json", "bytes", "bits"}
@@ -76,13 +79,39 @@ def test_shared_variables_agree_across_roles():
     assert disagree == {}
 
 
-@pytest.mark.parametrize("path", ["templates/namespace.yaml.j2", "tasks/render.yml"])
-def test_copies_kept_in_every_role_are_identical(path):
-    texts = {role: (ROLES_DIR / role / path).read_text() for role in DEPLOY_ROLES}
-    assert len(set(texts.values())) == 1, f"{path} differs between roles: {sorted(texts)}"
+SHARED = ["templates/namespace.yaml.j2", "tasks/render.yml"]
+
+
+@pytest.mark.parametrize("path", SHARED)
+def test_shared_files_exist_once_in_the_common_role(path):
+    assert (ROLES_DIR / COMMON_ROLE / path).is_file()
+    copies = sorted(str(p.relative_to(ROOT)) for p in ROLES_DIR.glob(f"*/{path}") if p.parts[-3] != COMMON_ROLE)
+    assert copies == [], "a role carries its own copy; use the one in roles/common"
 
 
 @pytest.mark.parametrize("role", DEPLOY_ROLES)
+def test_deploy_roles_use_the_common_render_tasks_and_namespace_template(role):
+    main = yaml.safe_load((ROLES_DIR / role / "tasks" / "main.yml").read_text())
+    imports = [t["ansible.builtin.import_role"] for t in _walk(main) if "ansible.builtin.import_role" in t]
+    assert {"name": "peekoff.qdrant.common", "tasks_from": "render"} in imports
+    internal = yaml.safe_load((ROLES_DIR / role / "vars" / "main.yml").read_text())
+    assert internal["_qdrant_namespace_template"] == "{{ role_path }}/../common/templates/namespace.yaml.j2"
+    templates = next(v for k, v in internal.items() if k.endswith("_templates") and "namespace" in str(v))
+    assert "[_qdrant_namespace_template] if qdrant_namespace_create" in templates
+
+
+def test_common_role_shadows_no_variables_and_declares_its_entry_point():
+    """Imported by every deployment role, so any defaults or vars it had would reach their tasks."""
+    common = ROLES_DIR / COMMON_ROLE
+    assert not (common / "defaults").exists() and not (common / "vars").exists()
+    specs = yaml.safe_load((common / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    assert sorted(specs) == ["render"]
+    assert sorted(specs["render"]["options"]) == ["__qdrant_render_objects", "__qdrant_render_owned_kinds",
+                                                  "qdrant_render_dir"]
+    assert all("default" not in opt for opt in specs["render"]["options"].values())
+
+
+@pytest.mark.parametrize("role", DEPLOY_ROLES + [COMMON_ROLE])
 def test_templates_start_with_a_managed_by_comment(role):
     for tpl in sorted((ROLES_DIR / role / "templates").glob("*.j2")):
         first = tpl.read_text().splitlines()[0]
