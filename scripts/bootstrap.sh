@@ -66,4 +66,6 @@ if [ "$(readlink "$COLL/peekoff/qdrant" 2>/dev/null)" != "../../.." ]; then
   rm -rf "$COLL/peekoff/qdrant"
   ln -s ../../.. "$COLL/peekoff/qdrant"
 fi
-log "ready: $("$VENV/bin/ansible" --version | head -n1), kubernetes.core $KUBERNETES_CORE_VERSION"
+# Whole output captured first: `| head -n1` would close the pipe on ansible mid-write (BrokenPipe traceback).
+VERSION_TEXT="$("$VENV/bin/ansible" --version)"
+log "ready: ${VERSION_TEXT%%$'\n'*}, kubernetes.core $KUBERNETES_CORE_VERSION"
