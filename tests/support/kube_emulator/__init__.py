@@ -18,6 +18,7 @@ import threading
 import time
 
 import yaml
+from loopback import LoopbackService
 
 from . import schemas
 from .cluster import Cluster
@@ -83,7 +84,7 @@ class _Backend:
         return bool(self.ready())
 
 
-class KubeEmulator:
+class KubeEmulator(LoopbackService):
     """A threaded HTTP(S) server on 127.0.0.1 speaking enough of the Kubernetes API."""
 
     def __init__(self, crd_dir=None, auto_ready=True, tls=True, token=None, host="127.0.0.1", port=0,
@@ -119,31 +120,11 @@ class KubeEmulator:
             cert.configure_cert(ctx)
             self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
             self.ca_pem = self.ca.cert_pem.bytes()
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="kube-emulator", daemon=True)
-        self._thread.start()
-        return self
+        return self._serve(self._server, "kube-emulator", 0.1)
 
     def stop(self):
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def url(self):
-        return "%s://%s:%d" % ("https" if self.tls else "http", self.host, self.port)
+        self._stopping.set()  # ends long-running watches before the server shuts down
+        super().stop()
 
     def kubeconfig(self, context="emulator", namespace=None):
         cluster = {"server": self.url}

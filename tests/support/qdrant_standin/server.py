@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
 from urllib.parse import urlsplit
 
+from loopback import LoopbackService
+
 JWT_LEEWAY = 30  # seconds, as Qdrant's JwtParser
 
 TEXT_NO_CREDENTIAL = "Must provide an API key or an Authorization bearer token"
@@ -502,7 +504,7 @@ class _Server(ThreadingHTTPServer):
         pass  # clients that hang up (timeouts, TLS failures) are expected in tests; print nothing
 
 
-class QdrantStandin:
+class QdrantStandin(LoopbackService):
     """A local Qdrant stand-in. ``tls`` is None (HTTP) or ``(certfile, keyfile)`` (HTTPS)."""
 
     def __init__(self, config: Optional[StandinConfig] = None, tls=None, host="127.0.0.1", port=0):
@@ -525,31 +527,8 @@ class QdrantStandin:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(self.tls[0], self.tls[1])
             server.socket = ctx.wrap_socket(server.socket, server_side=True)
-        self._server = server
-        self.port = server.server_address[1]
         self._state.started = time.monotonic()
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="qdrant-standin", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def url(self):
-        return "{0}://{1}:{2}".format("https" if self.tls else "http", self.host, self.port)
+        return self._serve(server, "qdrant-standin", 0.05)
 
     # -- state helpers for tests
     def current_config(self):
