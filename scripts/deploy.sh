@@ -6,11 +6,8 @@
 # Extra arguments go to ansible-playbook, e.g. scripts/deploy.sh --check --diff -e qdrant_storage_size=100Gi
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-bash scripts/bootstrap.sh
-export PATH="$ROOT/.venv/bin:$PATH"
-export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 KCFG="${K8S_AUTH_KUBECONFIG:-${KUBECONFIG:-}}"
 if [ -n "$KCFG" ]; then

@@ -5,11 +5,8 @@
 #   scripts/test.sh pytest molecule only these stages (names as printed)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-bash scripts/bootstrap.sh
-export PATH="$ROOT/.venv/bin:$PATH"
-export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 PY_VERSION="$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 # Outside the checkout: inside it, ansible-test would ask this repository's git for the file list, where the copy
 # is ignored, and then test nothing.
@@ -22,9 +19,12 @@ rm -rf "$REPORTS"; mkdir -p "$REPORTS"
 
 # A real ansible_collections/peekoff/qdrant tree (ansible-test refuses symlinks) holding exactly what git would
 # ship (tracked files plus untracked, not ignored ones), with kubernetes.core beside it.
+# Made once per run; sanity and units share it.
 collection_copy() {
-  rm -rf "$BUILD"; mkdir -p "$BUILD/peekoff/qdrant" "$BUILD/kubernetes"
-  git ls-files -co --exclude-standard -z | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
+  [ -d "$BUILD/peekoff/qdrant" ] && return 0
+  mkdir -p "$BUILD/peekoff/qdrant" "$BUILD/kubernetes"
+  # Files deleted in the work tree but still tracked are listed too: pass on only those that exist.
+  git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do if [ -e "$f" ]; then printf '%s\0' "$f"; fi; done \
     | tar --null -T - -cf - | tar -xf - -C "$BUILD/peekoff/qdrant"
   cp -r .collections/ansible_collections/kubernetes/core "$BUILD/kubernetes/core"
 }
