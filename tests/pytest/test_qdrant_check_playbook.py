@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from qdrant_standin import QdrantStandin, StandinConfig
+from qdrant_standin import standin_factory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEY = "pb-full-key-7d3f9a2c41e6"
@@ -107,12 +107,8 @@ def assert_no_secret(output):
 
 @pytest.fixture
 def standin():
-    s = QdrantStandin(config=StandinConfig(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True))
-    s.start()
-    s.add_collection("products")
-    s.add_collection("orders")
-    yield s
-    s.stop()
+    with standin_factory() as make:
+        yield make(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, collections=("products", "orders"))
 
 
 @pytest.fixture(autouse=True)
@@ -142,13 +138,9 @@ def test_playbook_in_check_mode_runs_the_probes(tmp_path, standin):
 
 def test_failing_instance_fails_the_play_naming_the_checks(tmp_path):
     # keys are configured but the server checks none of them (auth_disabled)
-    s = QdrantStandin(config=StandinConfig(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True,
-                                           auth_disabled=True))
-    s.start()
-    try:
+    with standin_factory() as make:
+        s = make(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, auth_disabled=True)
         proc, out, _elapsed = run_playbook(tmp_path, s.url, playbook=MODULE_ONLY)
-    finally:
-        s.stop()
     assert proc.returncode != 0, out[-4000:]
     assert "NOT proven healthy and secure" in out
     for name in ("no_credential_refused", "wrong_key_refused", "read_only_key_refused_writes",

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from qdrant_standin import QdrantStandin, StandinConfig, mint_jwt
+from qdrant_standin import StandinConfig, mint_jwt, standin_factory
 
 KEY = "full-key-0123456789"
 RO_KEY = "read-only-key-9876543210"
@@ -53,29 +53,14 @@ def jwt(claims, secret=KEY, ttl=60):
 
 
 @pytest.fixture
-def secured():
-    s = QdrantStandin(config=StandinConfig(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True))
-    s.start()
-    s.add_collection("products")
-    s.add_collection("orders")
-    yield s
-    s.stop()
+def make():
+    with standin_factory() as factory:
+        yield factory
 
 
 @pytest.fixture
-def make():
-    started = []
-
-    def _make(**kwargs):
-        tls = kwargs.pop("tls", None)
-        s = QdrantStandin(config=StandinConfig(**kwargs), tls=tls)
-        s.start()
-        started.append(s)
-        return s
-
-    yield _make
-    for s in started:
-        s.stop()
+def secured(make):
+    return make(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, collections=("products", "orders"))
 
 
 # ------------------------------------------------------------------------------------- open paths

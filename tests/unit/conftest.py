@@ -24,7 +24,7 @@ except ImportError:
 from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
-from qdrant_standin import QdrantStandin, StandinConfig  # noqa: E402
+from qdrant_standin import standin_factory as _standin_factory  # noqa: E402
 
 KEY = "unit-full-key-5f2b8c0e"
 RO_KEY = "unit-read-only-key-a81d77"
@@ -86,17 +86,8 @@ def run_module(module_fakes):
 
 @pytest.fixture
 def standin_factory():
-    started = []
-
-    def _make(tls=None, **config):
-        s = QdrantStandin(config=StandinConfig(**config), tls=tls)
-        s.start()
-        started.append(s)
-        return s
-
-    yield _make
-    for s in started:
-        s.stop()
+    with _standin_factory() as make:
+        yield make
 
 
 @pytest.fixture(scope="session")

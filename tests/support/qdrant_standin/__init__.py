@@ -14,6 +14,6 @@ Usage::
 (e.g. to read keys from a Kubernetes Secret held by an emulator). ``s.requests`` is a list of
 ``(method, path, status)`` tuples; header values (keys, tokens) are never recorded.
 """
-from .server import QdrantStandin, StandinConfig, mint_jwt
+from .server import QdrantStandin, StandinConfig, mint_jwt, standin_factory
 
-__all__ = ["QdrantStandin", "StandinConfig", "mint_jwt"]
+__all__ = ["QdrantStandin", "StandinConfig", "mint_jwt", "standin_factory"]

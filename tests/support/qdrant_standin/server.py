@@ -1,5 +1,6 @@
 """Implementation of the Qdrant stand-in (see the package docstring and ../shared/qdrant-facts.md)."""
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -502,6 +503,26 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         pass  # clients that hang up (timeouts, TLS failures) are expected in tests; print nothing
+
+
+@contextlib.contextmanager
+def standin_factory():
+    """Yield ``make(tls=None, collections=(), **config)``, which starts a configured stand-in (with those
+    collections created) and returns it; every stand-in made is stopped on exit. Tests' fixtures wrap this."""
+    started = []
+
+    def make(tls=None, collections=(), **config):
+        s = QdrantStandin(config=StandinConfig(**config), tls=tls).start()
+        started.append(s)
+        for name in collections:
+            s.add_collection(name)
+        return s
+
+    try:
+        yield make
+    finally:
+        for s in started:
+            s.stop()
 
 
 class QdrantStandin(LoopbackService):
