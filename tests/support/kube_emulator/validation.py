@@ -226,6 +226,17 @@ def _check_quantities(res, path, causes):
                 raise ApiError(400, "BadRequest", MSG_QUANTITY)
 
 
+def _item_name_causes(item_path, name, seen):
+    """The causes a list item's name (volume, container) gives: required, a DNS-1123 label, unique in ``seen``."""
+    if not name:
+        return [Cause(item_path + ".name", "Required value")]
+    if not DNS1123_LABEL.match(name):
+        return [Cause(item_path + ".name", "Invalid value", MSG_LABEL, name, True)]
+    if name in seen:
+        return [Cause(item_path + ".name", "Duplicate value", None, name, True)]
+    return []
+
+
 def check_pod_spec(spec, path, causes, extra_volumes=()):
     if not isinstance(spec, dict):
         causes.append(Cause(path, "Required value"))
@@ -237,12 +248,7 @@ def check_pod_spec(spec, path, causes, extra_volumes=()):
     for i, v in enumerate(spec.get("volumes") or []):
         vp = "%s.volumes[%d]" % (path, i)
         vn = v.get("name")
-        if not vn:
-            causes.append(Cause(vp + ".name", "Required value"))
-        elif not DNS1123_LABEL.match(vn):
-            causes.append(Cause(vp + ".name", "Invalid value", MSG_LABEL, vn, True))
-        elif vn in volumes:
-            causes.append(Cause(vp + ".name", "Duplicate value", None, vn, True))
+        causes.extend(_item_name_causes(vp, vn, volumes))
         volumes[vn] = v
         srcs = [k for k in v if k != "name"]
         if not srcs:
@@ -254,12 +260,7 @@ def check_pod_spec(spec, path, causes, extra_volumes=()):
         for i, c in enumerate(spec.get(key) or []):
             cp = "%s.%s[%d]" % (path, key, i)
             cn = c.get("name")
-            if not cn:
-                causes.append(Cause(cp + ".name", "Required value"))
-            elif not DNS1123_LABEL.match(cn):
-                causes.append(Cause(cp + ".name", "Invalid value", MSG_LABEL, cn, True))
-            elif cn in names:
-                causes.append(Cause(cp + ".name", "Duplicate value", None, cn, True))
+            causes.extend(_item_name_causes(cp, cn, names))
             names.add(cn)
             if not c.get("image"):
                 causes.append(Cause(cp + ".image", "Required value"))
