@@ -41,6 +41,16 @@ options:
     description:
       - PEM file with the CA certificate(s) to trust for an V(https://) O(url), instead of the system store.
     type: path
+  client_cert:
+    description:
+      - PEM file with the client certificate (and optionally its key) to present to an V(https://) O(url) whose
+        Qdrant requires client certificates (C(service.verify_https_client_certificate=true)).
+      - Requires O(client_key). Not used with O(kubernetes_proxy) (the API server connects to Qdrant there).
+    type: path
+  client_key:
+    description:
+      - PEM file with the private key of O(client_cert).
+    type: path
   timeout:
     description:
       - Seconds to wait for each HTTP answer.

@@ -14,8 +14,8 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_jwt import QdrantJWTError, mint_token
 
 
-def qdrant_jwt(api_key, access=None, ttl=86400, expires_at=None, subject=None):
-    """Mint an HS256 token for Qdrant JWT RBAC, signed with Qdrant's full api_key."""
+def qdrant_jwt(api_key, access=None, ttl=86400, expires_at=None, subject=None, value_exists=None):
+    """Mint an HS256 token for Qdrant JWT RBAC, signed with Qdrant's full api_key (always with exp: our policy)."""
     if access is None:
         raise AnsibleFilterError(
             "peekoff.qdrant.qdrant_jwt: access is required, e.g. access=[{'collection': 'products', 'access': 'r'}], "
@@ -29,7 +29,8 @@ def qdrant_jwt(api_key, access=None, ttl=86400, expires_at=None, subject=None):
         except (TypeError, ValueError):
             raise AnsibleFilterError("peekoff.qdrant.qdrant_jwt: ttl must be a positive number of seconds")
     try:
-        return mint_token(str(api_key), access, ttl=ttl, expires_at=expires_at, subject=subject)
+        return mint_token(str(api_key), access, ttl=ttl, expires_at=expires_at, subject=subject,
+                          value_exists=value_exists)
     except QdrantJWTError as e:
         raise AnsibleFilterError("peekoff.qdrant.qdrant_jwt: %s" % to_native(e))
 

@@ -49,6 +49,8 @@ def qdrant_argument_spec():
         read_only_api_key=dict(type="str", no_log=True),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
+        client_cert=dict(type="path"),
+        client_key=dict(type="path"),
         timeout=dict(type="float", default=10.0),
         kubernetes_proxy=dict(
             type="dict",
@@ -66,7 +68,8 @@ def qdrant_argument_spec():
 
 # Arguments to AnsibleModule that go with qdrant_argument_spec().
 QDRANT_REQUIRED_ONE_OF = [("url", "kubernetes_proxy")]
-QDRANT_MUTUALLY_EXCLUSIVE = [("url", "kubernetes_proxy")]
+QDRANT_MUTUALLY_EXCLUSIVE = [("url", "kubernetes_proxy"), ("client_cert", "kubernetes_proxy")]
+QDRANT_REQUIRED_TOGETHER = [("client_cert", "client_key")]
 
 
 def redact_url(url):
@@ -169,6 +172,19 @@ class QdrantClient:
                 raise QdrantError("cannot use ca_path %s: %s" % (ca_path, to_native(getattr(e, "strerror", None) or e)))
         self._ssl_context = ssl_context
         self.display_url = redact_url(self.base_url)
+
+    def load_client_certificate(self, client_cert, client_key):
+        """Present this certificate to an https:// Qdrant that requires client certificates
+        (``service.verify_https_client_certificate: true``). Never for the Kubernetes API proxy path, whose TLS
+        context belongs to the API server."""
+        if self.via_kubernetes_proxy or not self.base_url.startswith("https://"):
+            raise QdrantError("client_cert and client_key need an https:// url (Qdrant with TLS); through "
+                              "kubernetes_proxy the API server, not this module, connects to Qdrant")
+        try:
+            self._ssl_context.load_cert_chain(client_cert, client_key)
+        except (IOError, OSError, ssl.SSLError) as e:
+            raise QdrantError("cannot use client_cert %s / client_key %s: %s" % (
+                client_cert, client_key, to_native(getattr(e, "strerror", None) or getattr(e, "reason", None) or e)))
 
     def credential_headers(self, credential, bearer=False):
         """Headers carrying a Qdrant API key or JWT: ``api-key``, or ``Authorization: Bearer`` when asked and

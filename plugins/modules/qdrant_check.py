@@ -191,22 +191,45 @@ failed_checks:
   sample: [no_credential_refused, read_only_key_refused_writes]
 """
 
+import ipaddress
 import time
 import uuid
+
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
     QDRANT_MUTUALLY_EXCLUSIVE,
     QDRANT_REQUIRED_ONE_OF,
+    QDRANT_REQUIRED_TOGETHER,
     QdrantError,
     qdrant_argument_spec,
+    redact_url,
 )
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_jwt import QdrantJWTError, mint_token
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_kube import client_from_params
 
-READY_POLL_INTERVAL = 1.0  # seconds between /readyz polls
+READY_POLL_INTERVAL = 1.0  # seconds between polls of /livez, /readyz and / while Qdrant starts
 TOKEN_TTL = 300  # seconds the minted test tokens live
+MIN_JWT_SECRET_BYTES = 32  # HS256 secret length below which a warning is given (RFC 7518 3.2: >= 256 bits)
+NOT_UP_STATUSES = (502, 503, 504)  # what Qdrant (cluster /readyz) and proxies in front answer while it starts
+
+# Qdrant v1.19.0's own refusals. src/common/auth/mod.rs AuthKeys::validate_request and
+# src/common/auth/jwt_parser.rs JwtParser::decode, sent by src/actix/auth.rs AuthMiddleware::call as
+# HttpResponse::Unauthorized()/Forbidden().body(String): exact text, no Content-Type.
+QDRANT_NO_CREDENTIAL = "Must provide an API key or an Authorization bearer token"
+QDRANT_WRONG_CREDENTIAL = "Invalid API key or JWT"
+QDRANT_EXPIRED = "ExpiredSignature"
+QDRANT_BAD_SIGNATURE = "InvalidSignature"
+QDRANT_STATEFUL_FAILED = "Invalid JWT, stateful validation failed"
+QDRANT_BARE_REFUSALS = {
+    401: (QDRANT_NO_CREDENTIAL, QDRANT_WRONG_CREDENTIAL, QDRANT_STATEFUL_FAILED),
+    403: (QDRANT_EXPIRED, QDRANT_BAD_SIGNATURE, QDRANT_STATEFUL_FAILED),
+}
+# lib/storage/src/rbac/mod.rs: StorageError::Forbidden, answered as 403 JSON {"status": {"error": ...}}
+QDRANT_GLOBAL_MANAGE = "Forbidden: Global manage access is required"  # global read (key or token) writing
+QDRANT_GLOBAL_ACCESS = "Forbidden: Global access is required"  # collection token on a global operation
 
 
 def _random_collection():
@@ -247,8 +270,10 @@ class QdrantChecker:
         self.on_secret = on_secret or (lambda value: None)
         self.poll_interval = READY_POLL_INTERVAL if poll_interval is None else poll_interval
         self.checks = []
+        self.warnings = []
         self.version = None
         self.ready = False
+        self._deadline = None
 
     # -- helpers
     def _check(self, name, expected):
@@ -263,11 +288,16 @@ class QdrantChecker:
         self.on_secret(token)
         return token
 
-    @staticmethod
-    def _collections_listed(resp):
+    @property
+    def bearer_probes(self):
+        """Bearer probes need the Authorization header to reach Qdrant; the API server's service proxy consumes
+        it (and our client then sends the credential in api-key), so through kubernetes_proxy they are not run."""
+        return not self.client.via_kubernetes_proxy
+
+    def _collections_listed(self, resp):
         """Observed text and whether resp is Qdrant's 200 answer to GET /collections."""
         if resp.status != 200:
-            return False, resp.describe()
+            return False, self._answer(resp)
         try:
             doc = resp.json()
             names = doc["result"]["collections"]
@@ -277,11 +307,10 @@ class QdrantChecker:
             return False, "%s: not Qdrant's collections list" % resp.describe()
         return True, "HTTP 200, %d collection(s) listed" % len(names)
 
-    @staticmethod
-    def _write_probe_ok(resp):
+    def _write_probe_ok(self, resp):
         """A DELETE of a missing collection by someone with manage rights: 200 and result false."""
         if resp.status != 200:
-            return False, resp.describe()
+            return False, self._answer(resp)
         try:
             doc = resp.json()
         except QdrantError as e:
@@ -290,8 +319,35 @@ class QdrantChecker:
             return False, "%s: expected result false and status ok" % resp.describe()
         return True, "HTTP 200, result false (nothing existed, nothing changed)"
 
-    def _expect_status(self, check, resp, status):
-        return check.result(resp.status == status, resp.describe())
+    def _bare_content_type(self, resp):
+        """Qdrant's auth middleware sends its refusals without a Content-Type. The API server's service proxy
+        (Go net/http) may add the sniffed text/plain to such a body."""
+        ctype = resp.content_type.split(";")[0].strip().lower()
+        return not ctype or (self.client.via_kubernetes_proxy and ctype == "text/plain")
+
+    def _qdrant_refusal(self, resp):
+        """Qdrant's own refusal text (bare 401/403 or the 403 JSON status.error), or None when resp is not one."""
+        if resp.status in (401, 403) and resp.text in QDRANT_BARE_REFUSALS.get(resp.status, ()) \
+                and self._bare_content_type(resp):
+            return resp.text
+        return _forbidden_json(resp)
+
+    def _refused(self, check, resp, status, text=None, prefix=None):
+        """Pass only for Qdrant's own refusal: ``status`` and exactly ``text`` (or a text starting ``prefix``)."""
+        seen = self._qdrant_refusal(resp)
+        if seen is not None and resp.status == status and (seen == text if text is not None
+                                                            else seen.startswith(prefix or "")):
+            return check.result(True, "HTTP %d %r (Qdrant's own refusal)" % (resp.status, seen))
+        if seen is not None:
+            return check.result(False, "Qdrant refused, but not as expected: HTTP %d %r" % (resp.status, seen))
+        return check.result(False, self._answer(resp))
+
+    def _answer(self, resp):
+        """What answered, for a report: Qdrant's own refusal, or a refusal from something in front, or else."""
+        seen = self._qdrant_refusal(resp)
+        if seen is not None:
+            return "HTTP %d %r (Qdrant's own refusal)" % (resp.status, seen)
+        return _refusal_or_answer(resp)
 
     def _run(self, check, func):
         """Run one check; transport errors fail it (and are re-raised as Unreachable when fatal)."""
@@ -302,42 +358,56 @@ class QdrantChecker:
         except QdrantJWTError as e:
             check.result(False, "cannot mint a token: %s" % e)
 
-    # -- checks
-    def check_liveness(self, check):
-        try:
-            resp = self.client.request("GET", "/livez")
-            if resp.status == 404:
-                resp = self.client.request("GET", "/healthz")
-        except QdrantError as e:
-            check.result(False, str(e))
-            raise Unreachable(str(e))
-        self._expect_status(check, resp, 200)
+    def _remaining(self):
+        return self._deadline - time.monotonic()
 
-    def check_readiness(self, check):
-        deadline = time.monotonic() + self.wait_timeout
+    def _poll(self, send):
+        """Call ``send()`` until it gets an answer other than "not up yet" (a transport error or HTTP 502/503/504,
+        what Qdrant and the proxies in front of it give while Qdrant still loads its collections), or until
+        the wait_timeout deadline. Returns (response or None at the deadline, last observed, attempts)."""
         attempts = 0
-        observed = "no answer"
         while True:
             attempts += 1
-            remaining = deadline - time.monotonic()
             try:
-                resp = self.client.request("GET", "/readyz")
+                resp = send()
                 observed = resp.describe()
-                if resp.status == 200:
-                    self.ready = True
-                    check.result(True, observed)
-                    return
+                if resp.status not in NOT_UP_STATUSES:
+                    return resp, observed, attempts
             except QdrantError as e:
                 observed = str(e)
-            remaining = deadline - time.monotonic()
+            remaining = self._remaining()
             if remaining <= 0:
-                break
+                return None, observed, attempts
             time.sleep(min(self.poll_interval, remaining))
-        check.result(False, "not ready after waiting %s s (wait_timeout, %d attempt(s)); last answer: %s"
-                     % (_num(self.wait_timeout), attempts, observed))
+
+    def _waited(self, what, attempts, observed):
+        return "%s after waiting %s s (wait_timeout, %d attempt(s)); last answer: %s" % (
+            what, _num(self.wait_timeout), attempts, observed)
+
+    # -- checks: startup (polled within wait_timeout)
+    def check_liveness(self, check):
+        def send():
+            resp = self.client.request("GET", "/livez")
+            return self.client.request("GET", "/healthz") if resp.status == 404 else resp
+        resp, observed, attempts = self._poll(send)
+        if resp is None:
+            check.result(False, self._waited("not up", attempts, observed))
+            raise Unreachable(observed)
+        check.result(resp.status == 200, observed)
+
+    def check_readiness(self, check):
+        resp, observed, attempts = self._poll(lambda: self.client.request("GET", "/readyz"))
+        if resp is not None and resp.status == 200:
+            self.ready = True
+            return check.result(True, observed)
+        if resp is None:
+            return check.result(False, self._waited("not ready", attempts, observed))
+        check.result(False, observed)
 
     def check_version(self, check):
-        resp = self.client.request("GET", "/")
+        resp, observed, attempts = self._poll(lambda: self.client.request("GET", "/"))
+        if resp is None:
+            return check.result(False, self._waited("no version", attempts, observed))
         if resp.status != 200:
             return check.result(False, resp.describe())
         try:
@@ -352,12 +422,14 @@ class QdrantChecker:
             return check.result(False, "version %s" % self.version)
         check.result(True, "version %s" % self.version)
 
+    # -- checks: keys
     def check_no_credential(self, check):
-        self._expect_status(check, self.client.request("GET", "/collections"), 401)
+        self._refused(check, self.client.request("GET", "/collections"), 401, text=QDRANT_NO_CREDENTIAL)
 
-    def check_wrong_key(self, check):
+    def check_wrong_key(self, check, bearer=False):
         wrong = "qdrant-check-wrong-%s" % uuid.uuid4().hex
-        self._expect_status(check, self.client.request("GET", "/collections", credential=wrong), 401)
+        self._refused(check, self.client.request("GET", "/collections", credential=wrong, bearer=bearer), 401,
+                      text=QDRANT_WRONG_CREDENTIAL)
 
     def _reads(self, check, credential, bearer=False):
         ok, observed = self._collections_listed(
@@ -370,62 +442,138 @@ class QdrantChecker:
                                 bearer=bearer))
         check.result(ok, observed)
 
-    def _refused_write(self, check, credential, bearer=False):
+    def _refused_write(self, check, credential, bearer=False, text=None):
         resp = self.client.request("DELETE", "/collections/" + _random_collection(), credential=credential,
                                    bearer=bearer)
-        self._expect_status(check, resp, 403)
+        self._refused(check, resp, 403, text=text, prefix="Forbidden: ")
 
-    def check_collection_scoped(self, check):
+    # -- checks: JWT
+    def _accepted_on_collection(self, resp):
+        """A collection token reaching a collection that does not exist: Qdrant checks access first, then
+        answers 404 JSON "Not found: ..." (200 if it happens to exist)."""
+        if resp.status == 200:
+            return True
+        err = _status_error(resp)
+        return resp.status == 404 and err is not None and err.startswith("Not found: ")
+
+    def _scoped(self, check, mode, manage=False):
         own, other = _random_collection(), _random_collection()
-        token = self._token([{"collection": own, "access": "rw"}])
+        token = self._token([{"collection": own, "access": mode}])
         own_resp = self.client.request("GET", "/collections/" + own, credential=token, bearer=True)
         other_resp = self.client.request("GET", "/collections/" + other, credential=token, bearer=True)
-        own_ok = own_resp.status in (200, 404)
-        observed = "own collection: %s; other collection: %s" % (own_resp.describe(), other_resp.describe())
-        check.result(own_ok and other_resp.status == 403, observed)
+        other_ok = _forbidden_json(other_resp) == "Forbidden: Access to collection %s is required" % other
+        observed = "own collection: %s; other collection: %s" % (
+            own_resp.describe(), other_resp.describe() if other_ok else self._answer(other_resp))
+        ok = self._accepted_on_collection(own_resp) and other_ok
+        if manage:
+            manage_resp = self.client.request("DELETE", "/collections/" + own, credential=token, bearer=True)
+            manage_ok = _forbidden_json(manage_resp) == QDRANT_GLOBAL_ACCESS
+            observed += "; delete own collection: %s" % (
+                manage_resp.describe() if manage_ok else self._answer(manage_resp))
+            ok = ok and manage_ok
+        check.result(ok, observed)
+
+    def check_collection_scoped(self, check):
+        self._scoped(check, "rw")
+
+    def check_collection_token_refused_manage(self, check):
+        own = _random_collection()
+        token = self._token([{"collection": own, "access": "rw"}])
+        self._refused(check, self.client.request("DELETE", "/collections/" + own, credential=token, bearer=True),
+                      403, text=QDRANT_GLOBAL_ACCESS)
+
+    def check_points_token_scoped(self, check):
+        self._scoped(check, "prw", manage=True)
+
+    def probe_token_without_exp(self):
+        """Qdrant accepts a JWT without exp (claims.rs: exp is optional), and such a token never expires."""
+        try:
+            token = self._token("r", expires=False)
+            resp = self.client.request("GET", "/collections", credential=token, bearer=True)
+        except (QdrantError, QdrantJWTError):
+            return
+        if self._collections_listed(resp)[0]:
+            self.warnings.append(
+                "Qdrant accepted a JWT without exp (Qdrant 1.19 does: exp is optional): any token minted without "
+                "exp from this api_key never expires until the key changes. Mint tokens with exp "
+                "(peekoff.qdrant.qdrant_jwt always sets it) and rotate the api_key if such tokens may exist.")
 
     # -- the run
-    def run(self):
-        jwt = self.jwt_rbac
+    def plan(self):
+        bearer = self.bearer_probes
         plan = [
-            ("liveness", "HTTP 200 from /livez", self.check_liveness),
+            ("liveness", "HTTP 200 from /livez within %s s" % _num(self.wait_timeout), self.check_liveness),
             ("readiness", "HTTP 200 from /readyz within %s s" % _num(self.wait_timeout), self.check_readiness),
             ("version", "Qdrant's JSON from GET /" + (" with version %s" % self.expect_version
                                                       if self.expect_version else ""), self.check_version),
-            ("no_credential_refused", "HTTP 401 for GET /collections without a credential",
-             self.check_no_credential),
-            ("wrong_key_refused", "HTTP 401 for GET /collections with a wrong key", self.check_wrong_key),
+            ("no_credential_refused", "Qdrant's own HTTP 401 %r for GET /collections without a credential"
+             % QDRANT_NO_CREDENTIAL, self.check_no_credential),
+            ("wrong_key_refused", "Qdrant's own HTTP 401 %r for GET /collections with a wrong key in api-key"
+             % QDRANT_WRONG_CREDENTIAL, self.check_wrong_key),
+        ]
+        if bearer:
+            plan.append(("wrong_key_bearer_refused", "Qdrant's own HTTP 401 %r for a wrong key as Authorization: "
+                         "Bearer" % QDRANT_WRONG_CREDENTIAL, lambda c: self.check_wrong_key(c, bearer=True)))
+        plan += [
             ("full_key_reads", "HTTP 200 and the collections list for GET /collections with api_key",
              lambda c: self._reads(c, self.api_key)),
             ("full_key_writes", "HTTP 200, result false for DELETE of a missing collection with api_key",
              lambda c: self._writes(c, self.api_key)),
         ]
+        if bearer:
+            plan.append(("full_key_bearer_writes", "HTTP 200, result false for DELETE of a missing collection with "
+                         "api_key as Authorization: Bearer", lambda c: self._writes(c, self.api_key, bearer=True)))
         if self.read_only_api_key:
             plan += [
                 ("read_only_key_reads", "HTTP 200 and the collections list with read_only_api_key",
                  lambda c: self._reads(c, self.read_only_api_key)),
-                ("read_only_key_refused_writes", "HTTP 403 for DELETE of a collection with read_only_api_key",
-                 lambda c: self._refused_write(c, self.read_only_api_key)),
+                ("read_only_key_refused_writes", "Qdrant's own HTTP 403 %r for DELETE of a collection with "
+                 "read_only_api_key" % QDRANT_GLOBAL_MANAGE,
+                 lambda c: self._refused_write(c, self.read_only_api_key, text=QDRANT_GLOBAL_MANAGE)),
             ]
-        if jwt:
+            if bearer:
+                plan += [
+                    ("read_only_key_bearer_reads", "HTTP 200 and the collections list with read_only_api_key as "
+                     "Authorization: Bearer", lambda c: self._reads(c, self.read_only_api_key, bearer=True)),
+                    ("read_only_key_bearer_refused_writes", "Qdrant's own HTTP 403 %r for DELETE of a collection "
+                     "with read_only_api_key as Authorization: Bearer" % QDRANT_GLOBAL_MANAGE,
+                     lambda c: self._refused_write(c, self.read_only_api_key, bearer=True,
+                                                   text=QDRANT_GLOBAL_MANAGE)),
+                ]
+        if self.jwt_rbac:
             plan += [
                 ("jwt_read_token_reads", "HTTP 200 and the collections list with a read token (access r)",
                  lambda c: self._reads(c, self._token("r"), bearer=True)),
-                ("jwt_read_token_refused_writes", "HTTP 403 for DELETE of a collection with a read token",
-                 lambda c: self._refused_write(c, self._token("r"), bearer=True)),
+                ("jwt_read_token_refused_writes", "Qdrant's own HTTP 403 %r for DELETE of a collection with a read "
+                 "token" % QDRANT_GLOBAL_MANAGE,
+                 lambda c: self._refused_write(c, self._token("r"), bearer=True, text=QDRANT_GLOBAL_MANAGE)),
                 ("jwt_collection_token_scoped",
-                 "a token for one collection: accepted there (200 or 404), HTTP 403 on another collection",
+                 "a token for one collection (access rw): accepted there (200, or Qdrant's 404 for a missing "
+                 "collection), Qdrant's own HTTP 403 'Forbidden: Access to collection <name> is required' on another",
                  self.check_collection_scoped),
-                ("jwt_expired_token_refused", "HTTP 403 for a token that expired an hour ago",
-                 lambda c: self._expect_status(c, self.client.request(
-                     "GET", "/collections", credential=self._token("r", ttl=-3600), bearer=True), 403)),
-                ("jwt_wrong_signature_refused", "HTTP 403 for a token signed with another secret",
-                 lambda c: self._expect_status(c, self.client.request(
+                ("jwt_collection_token_refused_manage", "Qdrant's own HTTP 403 %r for DELETE of its own collection "
+                 "with a collection token (access rw)" % QDRANT_GLOBAL_ACCESS,
+                 self.check_collection_token_refused_manage),
+                ("jwt_points_token_scoped",
+                 "a points token for one collection (access prw): accepted there, Qdrant's own HTTP 403 on another "
+                 "collection and %r for DELETE of its own" % QDRANT_GLOBAL_ACCESS, self.check_points_token_scoped),
+                ("jwt_expired_token_refused", "Qdrant's own HTTP 403 %r for a token that expired an hour ago"
+                 % QDRANT_EXPIRED, lambda c: self._refused(c, self.client.request(
+                     "GET", "/collections", credential=self._token("r", ttl=-3600), bearer=True), 403,
+                     text=QDRANT_EXPIRED)),
+                ("jwt_wrong_signature_refused", "Qdrant's own HTTP 403 %r for a token signed with another secret"
+                 % QDRANT_BAD_SIGNATURE, lambda c: self._refused(c, self.client.request(
                      "GET", "/collections", bearer=True,
-                     credential=self._token("m", secret="qdrant-check-%s" % uuid.uuid4().hex)), 403)),
+                     credential=self._token("m", secret="qdrant-check-%s" % uuid.uuid4().hex)), 403,
+                     text=QDRANT_BAD_SIGNATURE)),
                 ("jwt_manage_token_writes", "HTTP 200, result false for DELETE of a missing collection with a "
                  "manage token (access m)", lambda c: self._writes(c, self._token("m"), bearer=True)),
             ]
+        return plan
+
+    def run(self):
+        plan = self.plan()
+        self._deadline = time.monotonic() + self.wait_timeout
         checks = [self._check(step[0], step[1]) for step in plan]
         for index, (check, step) in enumerate(zip(checks, plan)):
             func = step[2]
@@ -434,7 +582,9 @@ class QdrantChecker:
             except Unreachable as e:
                 for rest in checks[index + 1:]:
                     rest.result(False, "not run: the instance is unreachable (%s)" % e)
-                break
+                return self.checks
+        if self.jwt_rbac and not self.failed:
+            self.probe_token_without_exp()
         return self.checks
 
     @property
@@ -442,9 +592,60 @@ class QdrantChecker:
         return [c for c in self.checks if not c.passed]
 
 
+def _status_error(resp):
+    """``status.error`` of Qdrant's JSON error envelope, or None."""
+    if resp.content_type.split(";")[0].strip().lower() != "application/json":
+        return None
+    try:
+        doc = resp.json()
+    except QdrantError:
+        return None
+    status = doc.get("status") if isinstance(doc, dict) else None
+    error = status.get("error") if isinstance(status, dict) else None
+    return error if isinstance(error, str) else None
+
+
+def _forbidden_json(resp):
+    """The message of Qdrant's 403 JSON (StorageError::Forbidden, "Forbidden: ..."), or None."""
+    error = _status_error(resp) if resp.status == 403 else None
+    return error if error is not None and error.startswith("Forbidden: ") else None
+
+
+def _refusal_or_answer(resp):
+    """What answered, for a report: a 401/403/407 that is not Qdrant's own is named as such."""
+    if resp.status in (401, 403, 407):
+        extra = ["%s: %s" % (h, resp.headers[h][:60]) for h in ("server", "via", "www-authenticate")
+                 if resp.headers.get(h)]
+        return ("something in front of Qdrant answered instead of Qdrant (a Gateway or proxy that checks keys "
+                "itself proves nothing about Qdrant behind it, which may be open): %s%s"
+                % (resp.describe(), " [%s]" % "; ".join(extra) if extra else ""))
+    return resp.describe()
+
+
 def _num(value):
     value = float(value)
     return ("%d" % value) if value == int(value) else ("%g" % value)
+
+
+def _plain_http_host(url):
+    """The host of an http:// url that is not a loopback address (keys would cross the network in clear text)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme != "http" or not host:
+        return None
+    if host == "localhost" or host.endswith(".localhost"):
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return host
 
 
 def _version_matches(actual, expected):
@@ -460,11 +661,13 @@ def main():
         jwt_rbac=dict(type="bool", default=False),
         wait_timeout=dict(type="float", default=60.0),
         expect_version=dict(type="str"),
+        allow_plain_http=dict(type="bool", default=False),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
         required_one_of=QDRANT_REQUIRED_ONE_OF,
         mutually_exclusive=QDRANT_MUTUALLY_EXCLUSIVE,
+        required_together=QDRANT_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
     params = module.params
@@ -480,8 +683,24 @@ def main():
         module.fail_json(msg="read_only_api_key is the same as api_key: the read-only key would have full rights; "
                              "give Qdrant a different read-only key", **result)
 
+    plain_host = _plain_http_host(params["url"])
+    if plain_host:
+        text = ("url %s is plain http:// to %s, which is not a loopback address: the api_key, the read-only key "
+                "and the tokens travel in clear text over the network. Use https:// (or kubernetes_proxy)"
+                % (redact_url(params["url"]), plain_host))
+        if not params["allow_plain_http"]:
+            module.fail_json(msg=text + ", or set allow_plain_http=true to accept the risk", **result)
+        module.warn(text + " (allowed by allow_plain_http=true).")
+    if params["jwt_rbac"] and len(params["api_key"].encode("utf-8")) < MIN_JWT_SECRET_BYTES:
+        module.warn("jwt_rbac is on and api_key is %d bytes long: it is also the HS256 secret every JWT is signed "
+                    "with, and a secret shorter than %d bytes can be brute-forced from any token offline. Use a "
+                    "random api_key of at least %d bytes." % (len(params["api_key"].encode("utf-8")),
+                                                             MIN_JWT_SECRET_BYTES, MIN_JWT_SECRET_BYTES))
+
     try:
         client, secrets = client_from_params(params)
+        if params["client_cert"]:
+            client.load_client_certificate(params["client_cert"], params["client_key"])
     except QdrantError as e:
         module.fail_json(msg=str(e), **result)
     for secret in secrets:
@@ -499,6 +718,8 @@ def main():
         on_secret=module.no_log_values.add,
     )
     checker.run()
+    for warning in checker.warnings:
+        module.warn(warning)
     result.update(
         version=checker.version,
         ready=checker.ready,

@@ -93,12 +93,17 @@ def test_dashboard_is_open(secured):
                                   "/no/such/path"])
 def test_protected_paths_need_a_credential(secured, path):
     assert call(secured, "GET", path)[::2] == (401, NO_CRED)
+    # src/actix/auth.rs: HttpResponse::Unauthorized().body(String) sets no Content-Type
+    assert "Content-Type" not in call(secured, "GET", path)[1]
 
 
 @pytest.mark.parametrize("path", ["/metrics", "/telemetry", "/collections"])
 def test_wrong_key_is_401(secured, path):
     assert call(secured, "GET", path, key("nope"))[::2] == (401, WRONG)
     assert call(secured, "GET", path, bearer("nope"))[::2] == (401, WRONG)
+    assert "Content-Type" not in call(secured, "GET", path, bearer("nope"))[1]
+    # the Bearer prefix is case-sensitive (strip_prefix("Bearer ")): anything else is no credential
+    assert call(secured, "GET", path, {"Authorization": "bearer " + KEY})[::2] == (401, NO_CRED)
 
 
 def test_metrics_and_telemetry_with_keys(secured):
@@ -238,24 +243,86 @@ def test_jwt_per_collection_rw_can_write_points_but_not_manage(secured):
 
 
 def test_jwt_expired_is_403_within_leeway_is_ok(secured):
-    status, _headers, body = call(secured, "GET", "/collections", bearer(jwt({"access": "r"}, ttl=-120)))
-    assert status == 403 and "ExpiredSignature" in body
+    status, headers, body = call(secured, "GET", "/collections", bearer(jwt({"access": "r"}, ttl=-120)))
+    assert (status, body) == (403, "ExpiredSignature") and "Content-Type" not in headers
     assert call(secured, "GET", "/collections", bearer(jwt({"access": "r"}, ttl=-10)))[0] == 200
 
 
 def test_jwt_bad_signature_is_403(secured):
-    status, _headers, body = call(secured, "GET", "/collections", bearer(jwt({"access": "m"}, secret="other")))
-    assert status == 403 and "InvalidSignature" in body
+    status, headers, body = call(secured, "GET", "/collections", bearer(jwt({"access": "m"}, secret="other")))
+    assert (status, body) == (403, "InvalidSignature") and "Content-Type" not in headers
 
 
 def test_jwt_signed_with_read_only_key_is_refused(secured):
     assert call(secured, "GET", "/collections", bearer(jwt({"access": "m"}, secret=RO_KEY)))[0] == 403
 
 
-def test_jwt_garbage_and_missing_exp_are_401(secured):
+def test_jwt_garbage_is_401(secured):
     assert call(secured, "GET", "/collections", bearer("a.b.c"))[::2] == (401, WRONG)
-    assert call(secured, "GET", "/collections", bearer(mint_jwt(KEY, {"access": "r"})))[::2] == (401, WRONG)
     assert call(secured, "GET", "/collections", bearer(jwt({"access": "x"})))[::2] == (401, WRONG)
+    assert call(secured, "GET", "/collections", bearer(jwt({"access": "r", "exp": "soon"})))[::2] == (401, WRONG)
+
+
+def test_jwt_without_exp_is_accepted_and_never_expires(secured):
+    # jwt_parser.rs JwtParser::new: validation.required_spec_claims = Default::default() ("All claims are
+    # optional"), claims.rs Claims.exp: Option<u64>
+    assert call(secured, "GET", "/collections", bearer(mint_jwt(KEY, {"access": "r"})))[0] == 200
+    status, _headers, body = call(secured, "DELETE", "/collections/none", bearer(mint_jwt(KEY, {"access": "r"})))
+    assert status == 403 and json.loads(body)["status"]["error"] == "Forbidden: Global manage access is required"
+
+
+def test_jwt_prw_writes_points_but_not_indexes_or_collections(secured):
+    # rbac/mod.rs CollectionAccessMode::PointsReadWrite; ops_checks.rs: payload index needs write().extras()
+    t = jwt({"access": [{"collection": "products", "access": "prw"}]})
+    assert call(secured, "GET", "/collections/products", bearer(t))[0] == 200
+    assert call(secured, "PUT", "/collections/products/points", bearer(t), {"points": [{"id": 7}]})[0] == 200
+    status, _headers, body = call(secured, "PUT", "/collections/products/index", bearer(t), {"field_name": "x"})
+    assert (status, json.loads(body)["status"]["error"]) == (
+        403, "Forbidden: Only points access is allowed for collection products")
+    status, _headers, body = call(secured, "DELETE", "/collections/products", bearer(t))
+    assert (status, json.loads(body)["status"]["error"]) == (403, "Forbidden: Global access is required")
+
+
+def test_jwt_collection_token_on_global_operations(secured):
+    # rbac/mod.rs Access::check_global_access: Access::Collection -> "Global access is required"
+    t = jwt({"access": [{"collection": "products", "access": "rw"}]})
+    for method, path in (("DELETE", "/collections/products"), ("PUT", "/collections/new"), ("GET", "/metrics")):
+        status, headers, body = call(secured, method, path, bearer(t), {} if method == "PUT" else None)
+        assert (status, json.loads(body)) == (403, {"status": {"error": "Forbidden: Global access is required"},
+                                                    "time": 0.0}), path
+        assert headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("access,text", [
+    ([{"collection": "products", "access": "r", "payload": {"k": "v"}}],
+     "access: The 'payload' constraint is deprecated and should not be used"),
+    ([{"collection": "products", "access": "r"}, {"collection": "products", "access": "rw"}],
+     "access: Collection name should be unique"),
+])
+def test_jwt_claims_that_fail_validation_are_401(secured, access, text):
+    # jwt_parser.rs: claims.validate() error -> AuthError::Unauthorized; rbac/mod.rs validate_payload_empty,
+    # validate_unique_collections
+    status, headers, body = call(secured, "GET", "/collections/products", bearer(jwt({"access": access})))
+    assert (status, body) == (401, text)
+    assert "Content-Type" not in headers
+
+
+def test_jwt_value_exists(secured):
+    # common/auth/mod.rs AuthKeys::validate_value_exists
+    claims = {"access": "r", "value_exists": {"collection": "users", "matches": [{"key": "user", "value": "alice"}]}}
+    status, headers, body = call(secured, "GET", "/collections", bearer(jwt(claims)))
+    assert (status, body) == (403, "Invalid JWT, stateful validation failed")  # collection missing
+    assert "Content-Type" not in headers
+    assert call(secured, "PUT", "/collections/users", key(KEY), {})[0] == 200
+    assert call(secured, "PUT", "/collections/users/points", key(KEY),
+                {"points": [{"id": 1, "payload": {"user": "bob"}}]})[0] == 200
+    assert call(secured, "GET", "/collections", bearer(jwt(claims)))[::2] == (401, "Invalid JWT, stateful validation failed")
+    assert call(secured, "PUT", "/collections/users/points", key(KEY),
+                {"points": [{"id": 2, "payload": {"user": "alice"}}]})[0] == 200
+    assert call(secured, "GET", "/collections", bearer(jwt(claims)))[0] == 200
+    assert call(secured, "DELETE", "/collections/x", bearer(jwt(claims)))[0] == 403  # access r still applies
+    no_access = {"value_exists": claims["value_exists"]}
+    assert call(secured, "DELETE", "/collections/x", bearer(jwt(no_access)))[0] == 200  # full rights
 
 
 def test_jwt_ignored_without_rbac(make):
@@ -291,21 +358,61 @@ def test_read_only_can_write(make):
 
 
 def test_not_ready_and_ready_after_requests(make):
-    s = make(ready=False, ready_after_requests=2)
+    s = make(cluster_mode=True, ready=False, ready_after_requests=2)
     assert call(s, "GET", "/readyz")[::2] == (503, "some shards are not ready")
     assert call(s, "GET", "/readyz")[0] == 503
     assert call(s, "GET", "/readyz")[::2] == (200, "all shards are ready")
 
 
 def test_ready_after_seconds(make):
-    s = make(ready=False, ready_after=0.3)
+    s = make(cluster_mode=True, ready=False, ready_after=0.3)
     assert call(s, "GET", "/readyz")[0] == 503
     time.sleep(0.35)
     assert call(s, "GET", "/readyz")[0] == 200
 
 
+def test_single_node_readiness_switches_are_refused():
+    # service_api.rs readyz: a single node answers 200 once it serves; only a cluster peer answers 503
+    with pytest.raises(ValueError, match="startup_delay"):
+        StandinConfig(ready=False)
+
+
+def test_port_closed_while_loading(make):
+    # Qdrant's main() loads every collection before it binds its HTTP port: connection refused meanwhile
+    s = make(api_key=KEY, startup_delay=0.4)
+    with pytest.raises(urllib.error.URLError) as e:
+        call(s, "GET", "/livez", timeout=1)
+    assert "Connection refused" in str(e.value.reason)
+    time.sleep(0.5)
+    assert call(s, "GET", "/livez")[::2] == (200, "healthz check passed")
+    assert call(s, "GET", "/readyz")[::2] == (200, "all shards are ready")
+
+
+def test_proxy_answers_503_first(make):
+    s = make(api_key=KEY, proxy_503_requests=2)
+    for _attempt in range(2):
+        status, headers, body = call(s, "GET", "/livez")
+        assert (status, body, headers["Server"]) == (503, "no healthy upstream", "envoy")
+    assert call(s, "GET", "/livez")[::2] == (200, "healthz check passed")
+    s = make(api_key=KEY, proxy_503_for=0.3)
+    assert call(s, "GET", "/readyz")[0] == 503
+    time.sleep(0.35)
+    assert call(s, "GET", "/readyz")[0] == 200
+
+
+def test_gateway_checks_keys_and_qdrant_behind_is_open(make):
+    s = make(gateway_keys=(KEY, RO_KEY))
+    status, headers, body = call(s, "GET", "/collections")
+    assert (status, body, headers["Server"]) == (401, '{"message":"No API key found in request"}', "kong/3.9.0")
+    assert call(s, "GET", "/collections", key("wrong"))[::2] == (401, '{"message":"Invalid authentication credentials"}')
+    assert call(s, "GET", "/collections", bearer("wrong"))[0] == 401
+    assert call(s, "GET", "/livez")[0] == 200  # health paths pass the Gateway
+    # behind it Qdrant has no key: the read-only key can write
+    assert call(s, "DELETE", "/collections/x", key(RO_KEY))[0] == 200
+
+
 def test_never_ready(make):
-    s = make(ready=False)
+    s = make(cluster_mode=True, ready=False)
     assert [call(s, "GET", "/readyz")[0] for _attempt in range(3)] == [503, 503, 503]
     assert call(s, "GET", "/livez")[0] == 200
 

@@ -15,12 +15,32 @@ from urllib.parse import urlsplit
 
 from loopback import LoopbackService
 
-JWT_LEEWAY = 30  # seconds, as Qdrant's JwtParser
+JWT_LEEWAY = 30  # seconds, as Qdrant's JwtParser::new (src/common/auth/jwt_parser.rs: validation.leeway = 30)
 
+# Qdrant v1.19.0 src/common/auth/mod.rs AuthKeys::validate_request; sent by src/actix/auth.rs AuthMiddleware::call
+# as HttpResponse::Unauthorized().body(String) / HttpResponse::Forbidden().body(String): plain text, NO Content-Type.
 TEXT_NO_CREDENTIAL = "Must provide an API key or an Authorization bearer token"
 TEXT_WRONG_CREDENTIAL = "Invalid API key or JWT"
-MSG_GLOBAL_MANAGE = "Forbidden: Global manage access is required"
-MSG_GLOBAL_ACCESS = "Forbidden: Global access is required"
+# jsonwebtoken's error kinds, as JwtParser::decode turns them into AuthError::Forbidden(e.to_string())
+TEXT_EXPIRED = "ExpiredSignature"
+TEXT_BAD_SIGNATURE = "InvalidSignature"
+# AuthKeys::validate_value_exists: collection missing -> Forbidden, no matching point -> Unauthorized
+TEXT_STATEFUL_FAILED = "Invalid JWT, stateful validation failed"
+# Claims::validate -> Access::validate (lib/storage/src/rbac/mod.rs), answered with 401; the messages are the
+# ValidationError messages there, the "access: " prefix approximates the validator crate's rendering
+TEXT_PAYLOAD_DEPRECATED = "access: The 'payload' constraint is deprecated and should not be used"
+TEXT_DUPLICATE_COLLECTION = "access: Collection name should be unique"
+# StorageError::Forbidden (lib/storage/src/rbac/mod.rs), answered as JSON {"status": {"error": ...}} with 403
+MSG_GLOBAL_MANAGE = "Forbidden: Global manage access is required"  # GlobalAccessMode::Read on a manage operation
+MSG_GLOBAL_ACCESS = "Forbidden: Global access is required"  # Access::Collection on a global operation
+
+# What a Gateway (Kong's key-auth plugin) answers when it checks the key itself ("gateway_keys" mode).
+GATEWAY_NO_KEY = '{"message":"No API key found in request"}'
+GATEWAY_BAD_KEY = '{"message":"Invalid authentication credentials"}'
+GATEWAY_SERVER = "kong/3.9.0"
+# What Envoy (e.g. a Gateway API implementation) answers while its backend is not up ("proxy_503_*" modes).
+PROXY_NOT_UP = "no healthy upstream"
+GATEWAY_OPEN_PATHS = ("/", "/livez", "/healthz", "/readyz")
 
 
 @dataclasses.dataclass
@@ -32,13 +52,21 @@ class StandinConfig:
     jwt_rbac: bool = False
     version: str = "1.19.0"
     commit: str = "0000000000000000000000000000000000000000"
+    # --- startup, as src/main.rs of Qdrant: a single node loads every collection before it binds its ports ---
+    startup_delay: float = 0.0           # seconds after start() during which the port is closed (connection refused)
+    cluster_mode: bool = False           # /readyz answers 503 only in cluster mode, until consensus caught up:
+    ready: bool = True                   # cluster mode: False -> /readyz answers 503 ...
+    ready_after: Optional[float] = None  # ... until this many seconds after start() ...
+    ready_after_requests: Optional[int] = None  # ... or until this many /readyz requests were answered 503
+    # --- things in front of Qdrant (a Gateway, a proxy) ---
+    proxy_503_for: float = 0.0           # a proxy in front answers 503 "no healthy upstream" for this many seconds
+    proxy_503_requests: int = 0          # ... or for this many requests
+    gateway_keys: tuple = ()             # a Gateway in front checks api-key / Bearer against these keys itself and
+    #                                      Qdrant behind it runs WITHOUT keys (health paths pass the Gateway)
     # --- misbehaviour switches (a real, correctly configured Qdrant never does these) ---
     auth_disabled: bool = False          # keys configured but nothing is checked: every request is allowed
     accept_any_key: bool = False         # any non-empty credential is taken as the full key
     read_only_can_write: bool = False    # the read-only key gets manage rights
-    ready: bool = True                   # False: /readyz answers 503 ...
-    ready_after: Optional[float] = None  # ... until this many seconds after start() ...
-    ready_after_requests: Optional[int] = None  # ... or until this many /readyz requests were answered 503
     delay: float = 0.0                   # seconds to wait before answering any request
     redirect_to: Optional[str] = None    # answer every request with a redirect to this base URL + path
     redirect_status: int = 302
@@ -46,6 +74,12 @@ class StandinConfig:
     jwt_leeway: int = JWT_LEEWAY         # seconds of grace after exp (a huge value accepts expired tokens)
     jwt_ignore_signature: bool = False   # accept tokens whatever secret signed them
     jwt_ignore_access: bool = False      # every valid token gets manage rights, whatever its access claim
+
+    def __post_init__(self):
+        if not self.cluster_mode and (not self.ready or self.ready_after is not None
+                                      or self.ready_after_requests is not None):
+            raise ValueError("a single-node Qdrant answers /readyz 200 as soon as its port is open: model a slow "
+                             "start with startup_delay, or set cluster_mode=True for a peer catching up")
 
 
 # ----------------------------------------------------------------------------------------------- JWT
@@ -76,7 +110,7 @@ class AuthFailure(Exception):
 
 
 class Access:
-    """What a credential may do: kind is 'manage', 'read' or 'collections' (with rights {name: 'r'|'rw'})."""
+    """What a credential may do: kind is 'manage', 'read' or 'collections' (rights {name: 'r'|'rw'|'prw'})."""
 
     def __init__(self, kind, rights=None):
         self.kind = kind
@@ -86,11 +120,15 @@ class Access:
         return self.kind in ("manage", "read") or name in self.rights
 
     def can_write_collection(self, name):
-        return self.kind == "manage" or self.rights.get(name) == "rw"
+        return self.kind == "manage" or self.rights.get(name) in ("rw", "prw")
 
 
 def _decode_jwt(token, secret, leeway=JWT_LEEWAY, check_signature=True):
-    """Return the claims, None when the token is not usable as a JWT (-> 401), or raise AuthFailure(403)."""
+    """Return the claims, None when the token is not usable as a JWT (-> 401), or raise AuthFailure.
+
+    As JwtParser::decode (src/common/auth/jwt_parser.rs): jsonwebtoken checks the signature, then ``exp`` if the
+    token has one (``required_spec_claims`` is empty: every claim is optional); ExpiredSignature and
+    InvalidSignature are 403 with the bare error name; anything else that does not decode is "not a JWT"."""
     parts = token.split(".")
     if len(parts) != 3:
         return None
@@ -104,21 +142,24 @@ def _decode_jwt(token, secret, leeway=JWT_LEEWAY, check_signature=True):
         return None
     expected = hmac.new(secret.encode(), (parts[0] + "." + parts[1]).encode("ascii"), hashlib.sha256).digest()
     if check_signature and not hmac.compare_digest(expected, sig):
-        raise AuthFailure(403, "Forbidden: InvalidSignature")
-    exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
-        return None  # Qdrant treats a token without a usable exp as not a valid JWT
-    if time.time() > exp + leeway:
-        raise AuthFailure(403, "Forbidden: ExpiredSignature")
+        raise AuthFailure(403, TEXT_BAD_SIGNATURE)
+    if "exp" in claims:
+        exp = claims["exp"]
+        if not isinstance(exp, int) or isinstance(exp, bool) or exp < 0:
+            return None  # Claims.exp is Option<u64>: anything else fails to deserialize
+        if time.time() > exp + leeway:
+            raise AuthFailure(403, TEXT_EXPIRED)
+    for name in ("sub", "subject"):
+        if claims.get(name) is not None and not isinstance(claims[name], str):
+            return None
     return claims
 
 
 def _access_from_claims(claims):
-    if "value_exists" in claims:
-        # Not modelled: the stand-in stores no points for stateful validation.
-        raise AuthFailure(401, "Unauthorized: Invalid JWT, stateful validation failed")
+    """Access for the claims (Claims in src/common/auth/claims.rs, Access in lib/storage/src/rbac/mod.rs), None
+    when they do not deserialize (-> 401 Invalid API key or JWT), AuthFailure(401) when Claims::validate fails."""
     if "access" not in claims:
-        return Access("manage")
+        return Access("manage")  # claims.rs default_access(): full access when the field is not present
     access = claims["access"]
     if access == "m":
         return Access("manage")
@@ -128,11 +169,38 @@ def _access_from_claims(claims):
         rights = {}
         for item in access:
             if (not isinstance(item, dict) or not isinstance(item.get("collection"), str)
-                    or item.get("access") not in ("r", "rw")):
+                    or item.get("access") not in ("r", "rw", "prw")):
                 return None
+            if item.get("payload") is not None:
+                raise AuthFailure(401, TEXT_PAYLOAD_DEPRECATED)  # validate_payload_empty
+            if item["collection"] in rights:
+                raise AuthFailure(401, TEXT_DUPLICATE_COLLECTION)  # validate_unique_collections
             rights[item["collection"]] = item["access"]
         return Access("collections", rights)
     return None
+
+
+def _value_exists_parts(value_exists):
+    """(collection, [(key, value)]) of a ValueExists claim, or None when it does not deserialize."""
+    if not isinstance(value_exists, dict) or not isinstance(value_exists.get("collection"), str) \
+            or not isinstance(value_exists.get("matches"), list):
+        return None
+    pairs = []
+    for m in value_exists["matches"]:
+        if not isinstance(m, dict) or not isinstance(m.get("key"), str) or "value" not in m \
+                or not isinstance(m["value"], (str, int, bool)):
+            return None
+        pairs.append((m["key"], m["value"]))
+    return value_exists["collection"], pairs
+
+
+def _payload_value(payload, key):
+    node = payload
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 # ------------------------------------------------------------------------------------------- routing
@@ -143,6 +211,7 @@ GLOBAL_READ = "global_read"
 GLOBAL_MANAGE = "global_manage"
 COLLECTION_READ = "collection_read"
 COLLECTION_WRITE = "collection_write"
+COLLECTION_EXTRAS_WRITE = "collection_extras_write"  # payload index: write().extras() (ops_checks.rs)
 
 
 @dataclasses.dataclass
@@ -190,7 +259,7 @@ ROUTES = [
     Route("PUT", "/collections/{name}/points/vectors", COLLECTION_WRITE, "h_write_ack"),
     Route("POST", "/collections/{name}/points/vectors/delete", COLLECTION_WRITE, "h_write_ack"),
     Route("POST", "/collections/{name}/points/batch", COLLECTION_WRITE, "h_write_ack"),
-    Route("PUT", "/collections/{name}/index", COLLECTION_WRITE, "h_write_ack"),
+    Route("PUT", "/collections/{name}/index", COLLECTION_EXTRAS_WRITE, "h_write_ack"),
 ] + [Route("POST", "/collections/{name}/" + p, COLLECTION_READ, "h_read_points") for p in READ_POSTS]
 
 
@@ -215,6 +284,7 @@ class _State:
         self.collections = {}
         self.started = time.monotonic()
         self.readyz_503 = 0
+        self.proxy_503 = 0
         self.operation_id = 0
 
 
@@ -225,6 +295,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002 - signature of the base class
         pass  # never print anything (header values included) to stderr
+
+    def send_response(self, code, message=None):
+        # Qdrant (actix-web) sends no Server header; a Gateway in front names itself.
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+        if getattr(self, "_server_header", None):
+            self.send_header("Server", self._server_header)
 
     # -- plumbing
     @property
@@ -244,7 +321,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status, body, content_type, extra_headers=None):
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for k, v in (extra_headers or {}).items():
             self.send_header(k, v)
@@ -255,6 +333,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _text(self, status, text):
         self._send(status, text, "text/plain; charset=utf-8")
+
+    def _bare(self, status, text):
+        """Qdrant's auth middleware answers: HttpResponse::...().body(String), no Content-Type header."""
+        self._send(status, text, None)
 
     def _json(self, status, obj):
         if self.cfg.non_json:
@@ -297,33 +379,60 @@ class _Handler(BaseHTTPRequestHandler):
             return Access("manage" if cfg.read_only_can_write else "read")
         if cfg.jwt_rbac and api_key is not None:
             claims = _decode_jwt(key, api_key, leeway=cfg.jwt_leeway, check_signature=not cfg.jwt_ignore_signature)
-            if claims is not None:
-                access = _access_from_claims(claims)
-                if access is not None and cfg.jwt_ignore_access:
-                    access = Access("manage")
-                if access is not None:
-                    return access
+            access = _access_from_claims(claims) if claims is not None else None
+            value_exists = None
+            if access is not None and claims.get("value_exists") is not None:
+                value_exists = _value_exists_parts(claims["value_exists"])
+                if value_exists is None:
+                    access = None  # ValueExists does not deserialize: not a JWT
+            if access is not None:
+                if value_exists is not None:
+                    self._validate_value_exists(*value_exists)
+                return Access("manage") if cfg.jwt_ignore_access else access
         raise AuthFailure(401, TEXT_WRONG_CREDENTIAL)
+
+    def _validate_value_exists(self, collection, pairs):
+        """AuthKeys::validate_value_exists: scroll one point matching every pair (must) in the collection."""
+        state = self.standin._state
+        with state.lock:
+            coll = state.collections.get(collection)
+            if coll is None:
+                raise AuthFailure(403, TEXT_STATEFUL_FAILED)
+            for point in coll["points"].values():
+                payload = point.get("payload") or {}
+                if all(_payload_value(payload, k) == v and type(_payload_value(payload, k)) is type(v)
+                       for k, v in pairs):
+                    return
+        raise AuthFailure(401, TEXT_STATEFUL_FAILED)
 
     def _authorize(self, access, requirement, params):
         """Return None when allowed, else the 403 message."""
         if access is None or requirement in (OPEN, AUTHENTICATED):
             return None
         name = params.get("name")
-        if requirement == GLOBAL_MANAGE:
-            return None if access.kind == "manage" else MSG_GLOBAL_MANAGE
-        if requirement == GLOBAL_READ:
-            return None if access.kind in ("manage", "read") else MSG_GLOBAL_ACCESS
+        if requirement in (GLOBAL_MANAGE, GLOBAL_READ):
+            # Access::check_global_access: a collection token never meets a global requirement
+            if access.kind == "collections":
+                return MSG_GLOBAL_ACCESS
+            return MSG_GLOBAL_MANAGE if requirement == GLOBAL_MANAGE and access.kind != "manage" else None
         if requirement == COLLECTION_READ:
             if access.can_read_collection(name):
                 return None
             return "Forbidden: Access to collection {0} is required".format(name)
-        if requirement == COLLECTION_WRITE:
-            if access.can_write_collection(name):
+        if requirement in (COLLECTION_WRITE, COLLECTION_EXTRAS_WRITE):
+            # CollectionAccessView::meets_requirements: extras are checked before write
+            if access.kind == "manage":
                 return None
-            if access.can_read_collection(name):
+            if not access.can_read_collection(name):
+                return "Forbidden: Access to collection {0} is required".format(name)
+            mode = "r" if access.kind == "read" else access.rights.get(name)
+            if requirement == COLLECTION_EXTRAS_WRITE and mode == "prw":
+                return "Forbidden: Only points access is allowed for collection {0}".format(name)
+            if mode == "r":
                 return "Forbidden: Write access to collection {0} is required".format(name)
-            return "Forbidden: Access to collection {0} is required".format(name)
+            if requirement == COLLECTION_EXTRAS_WRITE:
+                return "Forbidden: Manage access for this operation is required"
+            return None
         raise AssertionError(requirement)
 
     # -- dispatch
@@ -331,19 +440,26 @@ class _Handler(BaseHTTPRequestHandler):
         self._path = urlsplit(self.path).path or "/"
         self.cfg = self.standin.current_config()
         self.query = urlsplit(self.path).query
+        self._server_header = None
         if self.cfg.delay:
             time.sleep(self.cfg.delay)
+        if self.standin._proxy_not_up(self.cfg):
+            self._server_header = "envoy"
+            self._text(503, PROXY_NOT_UP)
+            return
+        if self.cfg.gateway_keys and self._path not in GATEWAY_OPEN_PATHS and not self._gateway_admits():
+            return
         if self.cfg.redirect_to:
             location = self.cfg.redirect_to.rstrip("/") + self.path
             self._send(self.cfg.redirect_status, "", "text/plain", {"Location": location})
             return
         route, params = _match(self.command, self._path)
         requirement = route.requirement if isinstance(route, Route) else AUTHENTICATED
-        if requirement != OPEN:
+        if requirement != OPEN and not self.cfg.gateway_keys:
             try:
                 self.access = self._authenticate()
             except AuthFailure as e:
-                self._text(e.status, e.text)
+                self._bare(e.status, e.text)
                 return
         else:
             self.access = None
@@ -359,6 +475,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         getattr(self, route.handler)(**params)
 
+    def _gateway_admits(self):
+        """A Gateway that checks keys itself (Kong key-auth): its own 401 bodies; Qdrant behind it is open."""
+        key = self._credential()
+        if key is not None and any(hmac.compare_digest(key.encode(), k.encode()) for k in self.cfg.gateway_keys):
+            return True
+        self._server_header = GATEWAY_SERVER
+        self._send(401, GATEWAY_NO_KEY if key is None else GATEWAY_BAD_KEY, "application/json; charset=utf-8",
+                   {"WWW-Authenticate": 'Key realm="kong"'})
+        return False
+
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
 
     # -- handlers: open
@@ -370,7 +496,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._text(200, "healthz check passed")
 
     def h_readyz(self):
-        if self.standin._is_ready(self.cfg):
+        # src/actix/api/service_api.rs readyz: a single node is ready once it serves; a peer in cluster mode
+        # answers 503 until it has caught up with consensus and its shards are active.
+        if not self.cfg.cluster_mode or self.standin._is_ready(self.cfg):
             self._text(200, "all shards are ready")
         else:
             self._text(503, "some shards are not ready")
@@ -511,8 +639,8 @@ def standin_factory():
     collections created) and returns it; every stand-in made is stopped on exit. Tests' fixtures wrap this."""
     started = []
 
-    def make(tls=None, collections=(), **config):
-        s = QdrantStandin(config=StandinConfig(**config), tls=tls).start()
+    def make(tls=None, collections=(), client_ca=None, **config):
+        s = QdrantStandin(config=StandinConfig(**config), tls=tls, client_ca=client_ca).start()
         started.append(s)
         for name in collections:
             s.add_collection(name)
@@ -528,8 +656,9 @@ def standin_factory():
 class QdrantStandin(LoopbackService):
     """A local Qdrant stand-in. ``tls`` is None (HTTP) or ``(certfile, keyfile)`` (HTTPS)."""
 
-    def __init__(self, config: Optional[StandinConfig] = None, tls=None, host="127.0.0.1", port=0):
+    def __init__(self, config: Optional[StandinConfig] = None, tls=None, host="127.0.0.1", port=0, client_ca=None):
         self.config = config or StandinConfig()
+        self.client_ca = client_ca  # with tls: require a client certificate signed by this CA (mTLS)
         self.config_provider: Optional[Callable[[], StandinConfig]] = None
         self.tls = tls
         self.host = host
@@ -542,14 +671,50 @@ class QdrantStandin(LoopbackService):
 
     # -- lifecycle
     def start(self):
-        server = _Server((self.host, self.port), _Handler)
+        """Bind the port at once (so that ``url`` is known) but, like Qdrant's main(), accept connections only
+        after ``startup_delay`` seconds of "loading collections": until then a bound socket that does not
+        listen refuses every connection."""
+        server = _Server((self.host, self.port), _Handler, bind_and_activate=False)
         server.standin = self
+        try:
+            server.server_bind()
+        except OSError:
+            server.server_close()
+            raise
         if self.tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(self.tls[0], self.tls[1])
+            if self.client_ca:
+                ctx.load_verify_locations(self.client_ca)
+                ctx.verify_mode = ssl.CERT_REQUIRED  # service.verify_https_client_certificate: true
             server.socket = ctx.wrap_socket(server.socket, server_side=True)
         self._state.started = time.monotonic()
+        delay = self.current_config().startup_delay
+        if delay > 0:
+            self._opener = threading.Timer(delay, self._listen, args=(server,))
+            self._opener.daemon = True
+            self._opener.start()
+            self._server = server
+            self.port = server.server_address[1]
+            return self
+        server.server_activate()
         return self._serve(server, "qdrant-standin", 0.05)
+
+    def _listen(self, server):
+        if self._server is server:
+            server.server_activate()
+            self._serve(server, "qdrant-standin", 0.05)
+
+    def stop(self):
+        opener = getattr(self, "_opener", None)
+        if opener is not None:
+            opener.cancel()
+        server = self._server
+        if server is not None and self._thread is None:  # still "loading": never served
+            self._server = None
+            server.server_close()
+            return
+        super().stop()
 
     # -- state helpers for tests
     def current_config(self):
@@ -569,6 +734,16 @@ class QdrantStandin(LoopbackService):
     def _log(self, method, path, status):
         with self._log_lock:
             self.requests.append((method, path, status))
+
+    def _proxy_not_up(self, cfg):
+        """True while the proxy in front still answers 503 (proxy_503_for seconds / proxy_503_requests)."""
+        with self._state.lock:
+            if cfg.proxy_503_for and time.monotonic() - self._state.started < cfg.proxy_503_for:
+                return True
+            if self._state.proxy_503 < cfg.proxy_503_requests:
+                self._state.proxy_503 += 1
+                return True
+        return False
 
     def _is_ready(self, cfg):
         if cfg.ready:

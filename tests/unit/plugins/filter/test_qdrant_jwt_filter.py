@@ -15,7 +15,9 @@ def test_per_collection_read_token():
     token = qdrant_jwt("full-key", access=[{"collection": "products", "access": "r"}], ttl=86400, subject="search-api")
     claims = decode_claims(token)
     assert claims["access"] == [{"collection": "products", "access": "r"}]
-    assert claims["sub"] == "search-api"
+    assert claims["subject"] == "search-api"  # the audit-log name in Qdrant (claims.rs), not sub
+    assert "sub" not in claims
+    assert claims["exp"] > 0  # our policy: always an expiry
     assert verify(token, "full-key")
 
 
@@ -28,6 +30,9 @@ def test_access_is_required():
     (dict(access="r", ttl=0), "ttl must be a positive"),
     (dict(access="r", ttl="x"), "ttl must be a positive"),
     (dict(access="w"), "access must be"),
+    (dict(access=[{"collection": "a"}, {"collection": "a", "access": "rw"}]), "twice"),
+    (dict(access=[{"collection": "a", "payload": {"k": "v"}}]), "payload constraint"),
+    (dict(access="r", value_exists={"collection": "users"}), "value_exists.matches"),
 ])
 def test_bad_arguments(kwargs, fragment):
     with pytest.raises(AnsibleFilterError, match=fragment):
@@ -43,3 +48,12 @@ def test_secret_never_in_error():
 def test_empty_key_refused():
     with pytest.raises(AnsibleFilterError, match="api_key"):
         qdrant_jwt("", access="r")
+
+
+def test_prw_and_value_exists():
+    ve = {"collection": "users", "matches": [{"key": "user", "value": "alice"}]}
+    token = qdrant_jwt("full-key", access=[{"collection": "notes", "access": "prw"}], value_exists=ve, subject="alice")
+    claims = decode_claims(token)
+    assert claims["access"] == [{"collection": "notes", "access": "prw"}]
+    assert claims["value_exists"] == ve
+    assert claims["subject"] == "alice"

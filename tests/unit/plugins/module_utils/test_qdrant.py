@@ -7,8 +7,8 @@ from ansible_collections.peekoff.qdrant.plugins.module_utils import qdrant as Q
 def test_argument_spec_marks_secrets_no_log():
     spec = Q.qdrant_argument_spec()
     assert spec["api_key"]["no_log"] is True and spec["read_only_api_key"]["no_log"] is True
-    assert set(spec) == {"url", "api_key", "read_only_api_key", "validate_certs", "ca_path", "timeout",
-                         "kubernetes_proxy"}
+    assert set(spec) == {"url", "api_key", "read_only_api_key", "validate_certs", "ca_path", "client_cert",
+                         "client_key", "timeout", "kubernetes_proxy"}
     assert spec["validate_certs"]["default"] is True
     assert spec["kubernetes_proxy"]["options"]["service"]["required"] is True
 

@@ -23,7 +23,8 @@ def test_token_is_standard_hs256():
     token = J.mint_token("secret", "r", ttl=60, now=1000, subject="app")
     header, claims, sig = _parts(token)
     assert header == {"alg": "HS256", "typ": "JWT"}
-    assert claims == {"access": "r", "exp": 1060, "sub": "app"}
+    # subject is the audit-log name (claims.rs Claims.subject); sub (a subject id) is not set
+    assert claims == {"access": "r", "exp": 1060, "subject": "app"}
     signing_input = token.rsplit(".", 1)[0].encode()
     expected = base64.urlsafe_b64encode(hmac.new(b"secret", signing_input, hashlib.sha256).digest()).rstrip(b"=")
     assert sig == expected.decode()
@@ -52,8 +53,9 @@ def test_expires_at_and_default_ttl():
     (None, "non-empty"),
     (["products"], "access[0] must be a dict"),
     ([{"collection": ""}], "access[0].collection"),
-    ([{"collection": "a", "access": "m"}], "access[0].access must be 'r' or 'rw'"),
-    ([{"collection": "a", "payload": {}}], "unknown keys payload"),
+    ([{"collection": "a", "access": "m"}], "access[0].access must be 'r' (read), 'rw' (read-write) or 'prw'"),
+    ([{"collection": "a", "payload": {}}], "access[0] has a payload constraint"),
+    ([{"collection": "a", "access": "r"}, {"collection": "a", "access": "rw"}], "names collection 'a' twice"),
 ])
 def test_bad_access_is_refused(access, fragment):
     with pytest.raises(J.QdrantJWTError, match=None) as e:
@@ -89,3 +91,32 @@ def test_decode_claims_of_garbage():
     with pytest.raises(J.QdrantJWTError):
         J.decode_claims("garbage")
     assert not J.verify("a.b", "s")
+
+
+def test_prw_access_is_accepted():
+    token = J.mint_token("s", [{"collection": "notes", "access": "prw"}], ttl=10)
+    assert J.decode_claims(token)["access"] == [{"collection": "notes", "access": "prw"}]
+
+
+def test_exp_is_always_set_unless_the_caller_opts_out():
+    assert "exp" in J.decode_claims(J.mint_token("s", "r", ttl=10))
+    assert "exp" not in J.decode_claims(J.mint_token("s", "r", expires=False))
+
+
+def test_value_exists_claim():
+    ve = {"collection": "users", "matches": [{"key": "user", "value": "alice"}, {"key": "active", "value": True}]}
+    assert J.decode_claims(J.mint_token("s", "r", value_exists=ve))["value_exists"] == ve
+
+
+@pytest.mark.parametrize("value_exists,fragment", [
+    ("users", "must be a dict"),
+    ({"collection": "users"}, "matches must be a non-empty list"),
+    ({"collection": "", "matches": [{"key": "k", "value": 1}]}, "collection must be"),
+    ({"collection": "u", "matches": [{"key": "k"}]}, "exactly the keys key and value"),
+    ({"collection": "u", "matches": [{"key": "k", "value": 1.5}]}, "string, an integer or a boolean"),
+    ({"collection": "u", "matches": [{"key": "k", "value": 1}], "x": 1}, "unknown keys x"),
+])
+def test_bad_value_exists_is_refused(value_exists, fragment):
+    with pytest.raises(J.QdrantJWTError) as e:
+        J.mint_token("s", "r", value_exists=value_exists)
+    assert fragment in str(e.value)

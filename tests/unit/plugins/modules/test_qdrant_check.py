@@ -16,11 +16,17 @@ RO_KEY = "unit-read-only-key-a81d77"
 K8S_TOKEN = "k8s-bearer-token-0b9e41"
 
 BASE_CHECKS = ["liveness", "readiness", "version", "no_credential_refused", "wrong_key_refused",
-               "full_key_reads", "full_key_writes"]
-RO_CHECKS = ["read_only_key_reads", "read_only_key_refused_writes"]
+               "wrong_key_bearer_refused", "full_key_reads", "full_key_writes", "full_key_bearer_writes"]
+RO_CHECKS = ["read_only_key_reads", "read_only_key_refused_writes", "read_only_key_bearer_reads",
+             "read_only_key_bearer_refused_writes"]
 JWT_CHECKS = ["jwt_read_token_reads", "jwt_read_token_refused_writes", "jwt_collection_token_scoped",
-              "jwt_expired_token_refused", "jwt_wrong_signature_refused", "jwt_manage_token_writes"]
+              "jwt_collection_token_refused_manage", "jwt_points_token_scoped", "jwt_expired_token_refused",
+              "jwt_wrong_signature_refused", "jwt_manage_token_writes"]
+# Through kubernetes_proxy the API server consumes Authorization: the Bearer probes are not run there.
+BEARER_CHECKS = ["wrong_key_bearer_refused", "full_key_bearer_writes", "read_only_key_bearer_reads",
+                 "read_only_key_bearer_refused_writes"]
 ALL_CHECKS = BASE_CHECKS + RO_CHECKS + JWT_CHECKS
+PROXY_CHECKS = [n for n in ALL_CHECKS if n not in BEARER_CHECKS]
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +106,8 @@ def test_expect_version_matches(run_module, secured):
 
 
 def test_readiness_waits_until_ready(run_module, standin_factory):
-    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, ready=False, ready_after_requests=3)
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, cluster_mode=True, ready=False,
+                        ready_after_requests=3)
     failed, result = run_module(qdrant_check.main, args_for(s, wait_timeout=5))
     assert not failed
     assert result["ready"] is True
@@ -159,51 +166,57 @@ def test_ca_path_with_plain_http_is_refused(run_module, secured, tls_material):
 def test_instance_without_authentication_fails(run_module, standin_factory):
     s = standin_factory()  # no keys at all: Qdrant's default
     failed, result = run_module(qdrant_check.main, args_for(s))
-    assert_fails_exactly(failed, result, ["no_credential_refused", "wrong_key_refused",
-                                          "read_only_key_refused_writes", "jwt_read_token_refused_writes",
-                                          "jwt_collection_token_scoped", "jwt_expired_token_refused",
-                                          "jwt_wrong_signature_refused"])
+    assert_fails_exactly(failed, result, ["no_credential_refused", "wrong_key_refused", "wrong_key_bearer_refused",
+                                          "read_only_key_refused_writes", "read_only_key_bearer_refused_writes",
+                                          "jwt_read_token_refused_writes", "jwt_collection_token_scoped",
+                                          "jwt_collection_token_refused_manage", "jwt_points_token_scoped",
+                                          "jwt_expired_token_refused", "jwt_wrong_signature_refused"])
     assert "HTTP 200" in by_name(result)["no_credential_refused"]["observed"]
 
 
 def test_auth_disabled_switch_fails(run_module, standin_factory):
     s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, auth_disabled=True)
     failed, result = run_module(qdrant_check.main, args_for(s, jwt_rbac=False))
-    assert_fails_exactly(failed, result, ["no_credential_refused", "wrong_key_refused",
-                                          "read_only_key_refused_writes"])
+    assert_fails_exactly(failed, result, ["no_credential_refused", "wrong_key_refused", "wrong_key_bearer_refused",
+                                          "read_only_key_refused_writes", "read_only_key_bearer_refused_writes"])
 
 
 def test_server_accepting_any_key_fails(run_module, standin_factory):
     s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, accept_any_key=True)
     failed, result = run_module(qdrant_check.main, args_for(s, jwt_rbac=False))
-    assert_fails_exactly(failed, result, ["wrong_key_refused", "read_only_key_refused_writes"])
+    assert_fails_exactly(failed, result, ["wrong_key_refused", "wrong_key_bearer_refused",
+                                          "read_only_key_refused_writes", "read_only_key_bearer_refused_writes"])
 
 
 def test_read_only_key_that_can_write_fails(run_module, standin_factory):
     s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, read_only_can_write=True)
     failed, result = run_module(qdrant_check.main, args_for(s))
-    assert_fails_exactly(failed, result, ["read_only_key_refused_writes"])
+    assert_fails_exactly(failed, result, ["read_only_key_refused_writes", "read_only_key_bearer_refused_writes"])
     assert "HTTP 200" in by_name(result)["read_only_key_refused_writes"]["observed"]
 
 
 def test_wrong_read_only_key_fails_reads(run_module, secured):
     failed, result = run_module(qdrant_check.main, args_for(secured, read_only_api_key="not-the-ro-key"))
-    assert_fails_exactly(failed, result, ["read_only_key_reads", "read_only_key_refused_writes"])
-    assert "401" in by_name(result)["read_only_key_reads"]["observed"]
+    assert_fails_exactly(failed, result, ["read_only_key_reads", "read_only_key_refused_writes",
+                                          "read_only_key_bearer_reads", "read_only_key_bearer_refused_writes"])
+    assert by_name(result)["read_only_key_reads"]["observed"] == \
+        "HTTP 401 'Invalid API key or JWT' (Qdrant's own refusal)"
+    assert by_name(result)["read_only_key_refused_writes"]["observed"] == \
+        "Qdrant refused, but not as expected: HTTP 401 'Invalid API key or JWT'"
 
 
 def test_full_key_that_cannot_write_fails(run_module, standin_factory):
     # the user passed the read-only key as api_key: reads work, writes do not
     s = standin_factory(api_key="the-real-full-key", read_only_api_key=KEY)
     failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None, jwt_rbac=False))
-    assert_fails_exactly(failed, result, ["full_key_writes"])
-    assert "403" in by_name(result)["full_key_writes"]["observed"]
+    assert_fails_exactly(failed, result, ["full_key_writes", "full_key_bearer_writes"])
+    assert "HTTP 403 'Forbidden: Global manage access is required'" in by_name(result)["full_key_writes"]["observed"]
 
 
 def test_wrong_full_key_fails_reads_and_writes(run_module, standin_factory):
     s = standin_factory(api_key="the-real-full-key")
     failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None, jwt_rbac=False))
-    assert_fails_exactly(failed, result, ["full_key_reads", "full_key_writes"])
+    assert_fails_exactly(failed, result, ["full_key_reads", "full_key_writes", "full_key_bearer_writes"])
 
 
 def test_same_key_for_both_is_refused_before_probing(run_module, secured):
@@ -217,9 +230,7 @@ def test_same_key_for_both_is_refused_before_probing(run_module, secured):
 def test_jwt_rbac_off_on_server_fails_every_jwt_acceptance(run_module, standin_factory):
     s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=False)
     failed, result = run_module(qdrant_check.main, args_for(s))
-    assert_fails_exactly(failed, result, ["jwt_read_token_reads", "jwt_read_token_refused_writes",
-                                          "jwt_collection_token_scoped", "jwt_expired_token_refused",
-                                          "jwt_wrong_signature_refused", "jwt_manage_token_writes"])
+    assert_fails_exactly(failed, result, JWT_CHECKS)
 
 
 def test_server_accepting_expired_tokens_fails(run_module, standin_factory):
@@ -237,7 +248,8 @@ def test_server_ignoring_jwt_signature_fails(run_module, standin_factory):
 def test_server_ignoring_jwt_access_claim_fails(run_module, standin_factory):
     s = standin_factory(api_key=KEY, jwt_rbac=True, jwt_ignore_access=True)
     failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None))
-    assert_fails_exactly(failed, result, ["jwt_read_token_refused_writes", "jwt_collection_token_scoped"])
+    assert_fails_exactly(failed, result, ["jwt_read_token_refused_writes", "jwt_collection_token_scoped",
+                                          "jwt_collection_token_refused_manage", "jwt_points_token_scoped"])
     assert "other collection: HTTP 404" in by_name(result)["jwt_collection_token_scoped"]["observed"]
 
 
@@ -250,7 +262,7 @@ def test_jwt_tokens_never_reach_the_result_or_the_message(run_module, secured):
 # ------------------------------------------------------------------------------ unhealthy / odd servers
 
 def test_readyz_stuck_at_503_fails_after_wait_timeout(run_module, standin_factory):
-    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, ready=False)
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, cluster_mode=True, ready=False)
     t0 = time.monotonic()
     failed, result = run_module(qdrant_check.main, args_for(s, wait_timeout=0.6))
     took = time.monotonic() - t0
@@ -264,7 +276,7 @@ def test_readyz_stuck_at_503_fails_after_wait_timeout(run_module, standin_factor
 
 
 def test_wait_timeout_zero_asks_once(run_module, standin_factory):
-    s = standin_factory(api_key=KEY, ready=False)
+    s = standin_factory(api_key=KEY, cluster_mode=True, ready=False)
     failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None, jwt_rbac=False,
                                                             wait_timeout=0))
     assert_fails_exactly(failed, result, ["readiness"])
@@ -303,8 +315,10 @@ def test_redirect_is_never_followed_and_fails(run_module, standin_factory):
 def test_non_json_answers_fail(run_module, standin_factory):
     s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, non_json=True)
     failed, result = run_module(qdrant_check.main, args_for(s))
-    assert_fails_exactly(failed, result, ["version", "full_key_reads", "full_key_writes", "read_only_key_reads",
-                                          "jwt_read_token_reads", "jwt_manage_token_writes"])
+    # every JSON answer (success and 403 JSON refusals) is an HTML page: only the bare-text answers pass
+    assert_fails_exactly(failed, result, [n for n in ALL_CHECKS if n not in (
+        "liveness", "readiness", "no_credential_refused", "wrong_key_refused", "wrong_key_bearer_refused",
+        "jwt_expired_token_refused", "jwt_wrong_signature_refused")])
     assert "expected a JSON answer" in by_name(result)["version"]["observed"]
     assert "text/html" in by_name(result)["full_key_reads"]["observed"]
 
@@ -452,7 +466,7 @@ def test_through_kubernetes_proxy_passes_with_keys_in_api_key_header(run_module,
                 kubernetes_proxy=dict(kubeconfig=kc, service="qdrant", port="6333"))
     failed, result = run_module(qdrant_check.main, args, secrets=[K8S_TOKEN])
     assert not failed, result.get("msg")
-    assert [c["name"] for c in result["checks"]] == ALL_CHECKS
+    assert [c["name"] for c in result["checks"]] == PROXY_CHECKS  # no Bearer probes through the API server
     assert "/api/v1/namespaces/qdrant/services/http:qdrant:6333/proxy" in result["url"]
     assert all(ok for _method, _path, ok, _has_key in api.seen)  # the Kubernetes credential went with every request
     # The Qdrant credentials travelled in api-key (Authorization is the API server's): the JWT checks pass
