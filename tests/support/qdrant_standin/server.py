@@ -61,6 +61,7 @@ class StandinConfig:
     # --- things in front of Qdrant (a Gateway, a proxy) ---
     proxy_503_for: float = 0.0           # a proxy in front answers 503 "no healthy upstream" for this many seconds
     proxy_503_requests: int = 0          # ... or for this many requests
+    strip_authorization: bool = False    # a proxy in front drops the Authorization header (Bearer never arrives)
     gateway_keys: tuple = ()             # a Gateway in front checks api-key / Bearer against these keys itself and
     #                                      Qdrant behind it runs WITHOUT keys (health paths pass the Gateway)
     # --- misbehaviour switches (a real, correctly configured Qdrant never does these) ---
@@ -356,7 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
         key = self.headers.get("api-key")
         if key is not None:
             return key
-        authz = self.headers.get("Authorization")
+        authz = None if self.cfg.strip_authorization else self.headers.get("Authorization")
         if authz is not None and authz.startswith("Bearer "):
             return authz[len("Bearer "):]
         return None

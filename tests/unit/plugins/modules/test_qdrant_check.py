@@ -1,5 +1,6 @@
 """qdrant_check against the real Qdrant stand-in over HTTP and HTTPS: every check's pass and fail path."""
 import base64
+import dataclasses
 import json
 import threading
 import time
@@ -496,3 +497,193 @@ def test_kubernetes_proxy_missing_kubeconfig(run_module, tmp_path):
     failed, result = run_module(qdrant_check.main, dict(api_key=KEY, kubernetes_proxy=dict(
         kubeconfig=str(tmp_path / "absent"), service="qdrant")))
     assert failed and "cannot read kubeconfig" in result["msg"]
+
+
+# ------------------------------------------------------------ refusals must be Qdrant's own (false pass)
+
+@pytest.mark.parametrize("with_read_only_key", [True, False])
+def test_open_qdrant_behind_a_key_checking_gateway_fails(run_module, standin_factory, with_read_only_key):
+    # The Gateway answers 401 itself for a missing or wrong key; Qdrant behind it has no key at all.
+    s = standin_factory(gateway_keys=(KEY, RO_KEY))
+    failed, result = run_module(qdrant_check.main, args_for(
+        s, jwt_rbac=False, read_only_api_key=RO_KEY if with_read_only_key else None))
+    expected = ["no_credential_refused", "wrong_key_refused", "wrong_key_bearer_refused"]
+    if with_read_only_key:
+        expected += ["read_only_key_refused_writes", "read_only_key_bearer_refused_writes"]
+    assert_fails_exactly(failed, result, expected)
+    observed = by_name(result)["no_credential_refused"]["observed"]
+    assert observed.startswith("something in front of Qdrant answered instead of Qdrant")
+    assert "HTTP 401 (application/json) '{\"message\":\"No API key found in request\"}'" in observed
+    assert "server: kong/3.9.0" in observed  # what answered
+    assert "Invalid authentication credentials" in by_name(result)["wrong_key_refused"]["observed"]
+    assert "something in front of Qdrant" in result["msg"]
+
+
+def test_refusal_with_qdrant_text_but_a_content_type_is_not_qdrants(run_module, standin_factory, monkeypatch):
+    # A proxy that re-renders Qdrant's 401 as text/plain is not Qdrant's own answer on a direct url.
+    from qdrant_standin import server as standin_server
+    monkeypatch.setattr(standin_server._Handler, "_bare", lambda self, status, text: self._text(status, text))
+    s = standin_factory(api_key=KEY)
+    failed, result = run_module(qdrant_check.main, args_for(s, jwt_rbac=False, read_only_api_key=None))
+    assert_fails_exactly(failed, result, ["no_credential_refused", "wrong_key_refused", "wrong_key_bearer_refused"])
+    assert "(text/plain) 'Must provide an API key" in by_name(result)["no_credential_refused"]["observed"]
+
+
+def test_authorization_header_dropped_in_front_fails_the_bearer_checks(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, strip_authorization=True)
+    failed, result = run_module(qdrant_check.main, args_for(s, jwt_rbac=False))
+    assert_fails_exactly(failed, result, BEARER_CHECKS)
+    assert by_name(result)["wrong_key_bearer_refused"]["observed"] == (
+        "Qdrant refused, but not as expected: HTTP 401 'Must provide an API key or an Authorization bearer token'")
+
+
+def test_refusals_are_reported_as_qdrants_own(run_module, secured):
+    failed, result = run_module(qdrant_check.main, args_for(secured))
+    assert not failed
+    checks = by_name(result)
+    assert checks["no_credential_refused"]["observed"] == (
+        "HTTP 401 'Must provide an API key or an Authorization bearer token' (Qdrant's own refusal)")
+    assert checks["read_only_key_bearer_refused_writes"]["observed"] == (
+        "HTTP 403 'Forbidden: Global manage access is required' (Qdrant's own refusal)")
+    assert checks["jwt_collection_token_refused_manage"]["observed"] == (
+        "HTTP 403 'Forbidden: Global access is required' (Qdrant's own refusal)")
+    assert checks["jwt_expired_token_refused"]["observed"] == "HTTP 403 'ExpiredSignature' (Qdrant's own refusal)"
+    assert checks["jwt_wrong_signature_refused"]["observed"] == "HTTP 403 'InvalidSignature' (Qdrant's own refusal)"
+    assert "delete own collection: HTTP 403" in checks["jwt_points_token_scoped"]["observed"]
+
+
+# ------------------------------------------------------------------- startup within wait_timeout (false fail)
+
+def test_port_opening_late_passes_within_wait_timeout(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, startup_delay=1.0)
+    t0 = time.monotonic()
+    failed, result = run_module(qdrant_check.main, args_for(s, wait_timeout=10))
+    assert not failed, result.get("msg")
+    assert time.monotonic() - t0 >= 1.0
+    assert by_name(result)["liveness"]["observed"] == "HTTP 200 (text/plain) 'healthz check passed'"
+    assert result["ready"] is True and result["version"] == "1.19.0"
+
+
+def test_port_still_closed_at_the_deadline_is_unreachable(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, startup_delay=30)
+    t0 = time.monotonic()
+    failed, result = run_module(qdrant_check.main, args_for(s, wait_timeout=0.6, read_only_api_key=None,
+                                                            jwt_rbac=False))
+    assert 0.6 <= time.monotonic() - t0 < 5
+    assert_fails_exactly(failed, result, BASE_CHECKS)
+    observed = by_name(result)["liveness"]["observed"]
+    assert observed.startswith("not up after waiting 0.6 s (wait_timeout, ")
+    assert "cannot connect" in observed and "Connection refused" in observed
+    assert by_name(result)["readiness"]["observed"].startswith("not run: the instance is unreachable")
+
+
+def test_proxy_answering_503_first_passes_within_wait_timeout(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, proxy_503_for=0.8)
+    failed, result = run_module(qdrant_check.main, args_for(s, wait_timeout=10))
+    assert not failed, result.get("msg")
+    assert ("GET", "/livez", 503) in s.requests and ("GET", "/livez", 200) in s.requests
+
+
+def test_proxy_answering_503_at_the_deadline_fails(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, proxy_503_for=30)
+    failed, result = run_module(qdrant_check.main, args_for(s, wait_timeout=0.5, read_only_api_key=None,
+                                                            jwt_rbac=False))
+    assert_fails_exactly(failed, result, BASE_CHECKS)
+    assert "last answer: HTTP 503 (text/plain) 'no healthy upstream'" in by_name(result)["liveness"]["observed"]
+
+
+def test_version_is_polled_while_the_proxy_answers_503(run_module, standin_factory):
+    # liveness and readiness pass, then / answers 503 twice before Qdrant's version document
+    s = standin_factory(api_key=KEY)
+
+    def config():
+        if len([1 for _m, p, _s in s.requests if p == "/"]) < 2 and any(p == "/readyz" for _m, p, _s in s.requests):
+            return dataclasses.replace(s.config, proxy_503_requests=10 ** 6)
+        return s.config
+    s.config_provider = config
+    failed, result = run_module(qdrant_check.main, args_for(s, wait_timeout=5, read_only_api_key=None,
+                                                            jwt_rbac=False))
+    assert not failed, result.get("msg")
+    assert [st for _m, p, st in s.requests if p == "/"] == [503, 503, 200]
+
+
+# -------------------------------------------------------------------------------- warnings and doors
+
+@pytest.fixture
+def warnings(monkeypatch):
+    from ansible.module_utils import basic
+    seen = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning, **kw: seen.append(warning))
+    return seen
+
+
+def test_token_without_exp_accepted_gives_a_warning(run_module, secured, warnings):
+    failed, _result = run_module(qdrant_check.main, args_for(secured))
+    assert not failed
+    found = [w for w in warnings if "JWT without exp" in w]
+    assert len(found) == 1 and "never expires" in found[0]
+
+
+def test_no_exp_warning_without_jwt_rbac(run_module, secured, warnings):
+    failed, _result = run_module(qdrant_check.main, args_for(secured, jwt_rbac=False))
+    assert not failed and not [w for w in warnings if "exp" in w]
+
+
+def test_short_api_key_with_jwt_rbac_warns(run_module, standin_factory, warnings):
+    short = "short-key-" + "x" * 10
+    s = standin_factory(api_key=short, jwt_rbac=True)
+    failed, _result = run_module(qdrant_check.main, dict(url=s.url, api_key=short, jwt_rbac=True, wait_timeout=1))
+    assert not failed
+    assert any("20 bytes long" in w and "at least 32 bytes" in w for w in warnings)
+    assert not any(short in w for w in warnings)
+
+
+def test_plain_http_to_a_remote_host_fails_before_probing(run_module, warnings):
+    failed, result = run_module(qdrant_check.main, dict(url="http://qdrant.example.com:6333", api_key=KEY))
+    assert failed
+    assert "plain http:// to qdrant.example.com" in result["msg"] and "allow_plain_http=true" in result["msg"]
+    assert result["checks"] == []
+
+
+def test_plain_http_allowed_warns_and_probes(run_module, secured, warnings):
+    # 0.0.0.0 is not a loopback address by name, but reaches the local stand-in
+    url = secured.url.replace("127.0.0.1", "0.0.0.0")
+    failed, result = run_module(qdrant_check.main, args_for(secured, url=url, allow_plain_http=True))
+    assert not failed, result.get("msg")
+    assert any("clear text" in w and "allowed by allow_plain_http=true" in w for w in warnings)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6333", "http://localhost:6333", "http://[::1]:6333"])
+def test_plain_http_to_loopback_is_fine(url):
+    assert qdrant_check._plain_http_host(url) is None
+    assert qdrant_check._plain_http_host("http://10.0.0.5:6333") == "10.0.0.5"
+    assert qdrant_check._plain_http_host("https://qdrant.example.com") is None
+
+
+@pytest.fixture
+def client_cert(tls_material, tmp_path):
+    cert = tls_material["ca"].issue_cert("qdrant-check@example.com")
+    path = tmp_path / "client.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(path))
+    return str(path)
+
+
+def test_client_certificate_opens_an_instance_that_requires_one(run_module, standin_factory, tls_material,
+                                                                 client_cert):
+    s = standin_factory(tls=(tls_material["certfile"], tls_material["keyfile"]), client_ca=tls_material["ca_pem"],
+                        api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True)
+    failed, result = run_module(qdrant_check.main, args_for(s, ca_path=tls_material["ca_pem"], wait_timeout=0))
+    observed = by_name(result)["liveness"]["observed"]
+    assert failed and ("TLS failed" in observed or "reset by peer" in observed), observed  # TLS 1.3: after handshake
+    assert s.requests == []  # the handshake failed: no request reached Qdrant
+    failed, result = run_module(qdrant_check.main, args_for(s, ca_path=tls_material["ca_pem"],
+                                                            client_cert=client_cert, client_key=client_cert))
+    assert not failed, result.get("msg")
+    assert [c["name"] for c in result["checks"]] == ALL_CHECKS
+
+
+def test_client_cert_needs_https_and_a_key(run_module, secured, client_cert):
+    failed, result = run_module(qdrant_check.main, args_for(secured, client_cert=client_cert, client_key=client_cert))
+    assert failed and "client_cert and client_key need an https:// url" in result["msg"]
+    failed, result = run_module(qdrant_check.main, args_for(secured, client_cert=client_cert))
+    assert failed and "client_key" in result["msg"]
