@@ -373,6 +373,7 @@ class QdrantChecker:
                 observed = resp.describe()
                 if resp.status not in NOT_UP_STATUSES:
                     return resp, observed, attempts
+                observed = _describe_not_up(resp)
             except QdrantError as e:
                 observed = str(e)
             remaining = self._remaining()
@@ -590,6 +591,17 @@ class QdrantChecker:
     @property
     def failed(self):
         return [c for c in self.checks if not c.passed]
+
+
+def _describe_not_up(resp):
+    """A 502/503/504 for a report; the Kubernetes API server's service proxy answers with a Status object."""
+    try:
+        doc = resp.json()
+    except QdrantError:
+        return resp.describe()
+    if isinstance(doc, dict) and doc.get("kind") == "Status" and isinstance(doc.get("message"), str):
+        return "HTTP %d from the Kubernetes API server: %s" % (resp.status, " ".join(doc["message"].split())[:200])
+    return resp.describe()
 
 
 def _status_error(resp):

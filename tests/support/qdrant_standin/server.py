@@ -701,6 +701,11 @@ class QdrantStandin(LoopbackService):
         server.server_activate()
         return self._serve(server, "qdrant-standin", 0.05)
 
+    @property
+    def listening(self):
+        """False while the stand-in still "loads its collections" (startup_delay): what a readiness probe sees."""
+        return self._thread is not None
+
     def _listen(self, server):
         if self._server is server:
             server.server_activate()
