@@ -335,6 +335,32 @@ def test_bad_variables_fail_before_anything_is_written(tmp_path, extra, role, ne
     assert not out.exists(), "nothing may be written when validation fails"
 
 
+@pytest.mark.parametrize("extra, needles", [
+    ({"qdrant_extra_env": [{"name": "QDRANT__SERVICE__ALT_API_KEY", "value": "second-full-key"}]},
+     ["QDRANT__SERVICE__ALT_API_KEY", "second full key", "qdrant_secret_backend"]),
+    ({"qdrant_extra_env": [{"name": "QDRANT__SERVICE__READ_ONLY_API_KEY", "value": "ro"}]},
+     ["QDRANT__SERVICE__READ_ONLY_API_KEY", "qdrant_read_only_api_key_enabled"]),
+    ({"qdrant_extra_env": [{"name": "qdrant__service__jwt_rbac", "value": "true"}]},  # env names in any case
+     ["QDRANT__SERVICE__JWT_RBAC", "Use qdrant_jwt_rbac"]),
+    ({"qdrant_extra_env": [{"name": "QDRANT__SERVICE__METRICS_PORT", "value": "9090"}]},
+     ["QDRANT__SERVICE__METRICS_PORT", "without any authentication", "qdrant_http_port"]),
+    ({"qdrant_config": {"service": {"jwt_rbac": True}}}, ["qdrant_config.service.jwt_rbac", "Use qdrant_jwt_rbac"]),
+    ({"qdrant_config": {"service": {"metrics_port": 9090}}},
+     ["qdrant_config.service.metrics_port", "without any authentication"]),
+    ({"qdrant_config": {"service": {"alt_api_key": "k"}}}, ["qdrant_config.service.alt_api_key", "second full key"]),
+])
+def test_settings_the_role_owns_are_refused_naming_what_to_use(tmp_path, extra, needles):
+    """Qdrant reads service.* from its config files and QDRANT__SERVICE__* from the env (src/settings.rs,
+    Settings::new: Environment::with_prefix("QDRANT").separator("__")); the role owns the keys, JWT RBAC and
+    refuses an unauthenticated metrics port (ServiceConfig.metrics_port)."""
+    proc, out = run_roles(tmp_path, extra, roles=["qdrant"])
+    assert proc.returncode != 0
+    for needle in needles:
+        assert needle in proc.stdout + proc.stderr, needle
+    assert "second-full-key" not in proc.stdout + proc.stderr
+    assert not out.exists(), "nothing may be written when validation fails"
+
+
 def test_statefulset_variant_shares_the_pod_template(tmp_path, default_render):
     """Distributed mode will switch _qdrant_workload_kind to StatefulSet: that variant renders a valid object
     with the very same pod template as the Deployment."""
