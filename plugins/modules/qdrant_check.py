@@ -22,24 +22,52 @@ author:
 description:
   - Probes a Qdrant instance over its REST API and reports a list of named checks, each with what was expected
     and what was observed (never a key or token).
-  - "Checks, in order: C(liveness) (C(GET /livez), or C(/healthz) when C(/livez) is missing) answers 200;
-    C(readiness) (C(GET /readyz)) answers 200, polled until O(wait_timeout) seconds have passed;
-    C(version) (C(GET /)) is Qdrant's JSON and, when O(expect_version) is set, that version."
-  - "C(no_credential_refused): a request without a credential gets 401; C(wrong_key_refused): a random wrong
-    key gets 401; C(full_key_reads): O(api_key) lists collections (C(GET /collections)); C(full_key_writes):
-    O(api_key) may write (C(DELETE) of a random collection name that does not exist answers 200 with result
-    V(false); nothing changes)."
-  - "With O(read_only_api_key): C(read_only_key_reads) and C(read_only_key_refused_writes) (403)."
-  - "With O(jwt_rbac), tokens minted from O(api_key) for a few minutes: C(jwt_read_token_reads),
-    C(jwt_read_token_refused_writes) (403), C(jwt_collection_token_scoped) (a token for one collection is
-    accepted there and refused with 403 on another), C(jwt_expired_token_refused) (403),
-    C(jwt_wrong_signature_refused) (403) and C(jwt_manage_token_writes)."
+  - "Startup checks, polled together until O(wait_timeout) seconds have passed: C(liveness) (C(GET /livez), or
+    C(/healthz) when C(/livez) is missing) answers 200; C(readiness) (C(GET /readyz)) answers 200; C(version)
+    (C(GET /)) is Qdrant's JSON and, when O(expect_version) is set, that version. A single-node Qdrant loads
+    every collection before it opens its port, so while it starts a refused connection, a timeout and HTTP
+    502, 503 or 504 (from Qdrant in cluster mode, a Gateway or the Kubernetes API server's service proxy) mean
+    I(not up yet), not failure. The instance is reported unreachable only at the deadline, naming the last
+    answer; the remaining checks are then reported as not run (and failed)."
+  - "A refusal counts only when it is Qdrant's own: the exact 401 texts C(Must provide an API key or an
+    Authorization bearer token) and C(Invalid API key or JWT) with no Content-Type, the plain 403 texts
+    C(ExpiredSignature) and C(InvalidSignature), or the 403 JSON whose C(status.error) starts with
+    C(Forbidden:) (the exact message where Qdrant's is fixed). Any other 401 or 403 fails the check with
+    I(something in front of Qdrant answered instead of Qdrant) and shows what answered (status, content type,
+    start of the body, C(Server)/C(Via) headers): a Gateway that checks keys itself says nothing about the
+    Qdrant behind it, which may be open."
+  - "Key checks: C(no_credential_refused), C(wrong_key_refused) (a random key in C(api-key)),
+    C(wrong_key_bearer_refused) (the same as C(Authorization: Bearer)); C(full_key_reads) (O(api_key) lists
+    collections), C(full_key_writes) and C(full_key_bearer_writes) (O(api_key) in C(api-key), then as Bearer,
+    may write: C(DELETE) of a random collection that does not exist answers 200 with result V(false); nothing
+    changes)."
+  - "With O(read_only_api_key): C(read_only_key_reads), C(read_only_key_refused_writes) (Qdrant's 403
+    C(Forbidden: Global manage access is required)) and the same two as Bearer, C(read_only_key_bearer_reads)
+    and C(read_only_key_bearer_refused_writes)."
+  - "With O(jwt_rbac), tokens minted from O(api_key) for a few minutes (claim C(subject) V(peekoff.qdrant.qdrant_check),
+    the name in Qdrant's audit log): C(jwt_read_token_reads), C(jwt_read_token_refused_writes),
+    C(jwt_collection_token_scoped) (an C(rw) token for one collection is accepted there and refused on another
+    with C(Forbidden: Access to collection <name> is required)), C(jwt_collection_token_refused_manage) (the
+    C(rw) token may not delete its own collection: C(Forbidden: Global access is required)),
+    C(jwt_points_token_scoped) (the same for a C(prw) points token), C(jwt_expired_token_refused),
+    C(jwt_wrong_signature_refused) and C(jwt_manage_token_writes)."
+  - "Through O(kubernetes_proxy) the API server consumes the C(Authorization) header, so every credential
+    travels in C(api-key) and the Bearer checks (C(wrong_key_bearer_refused), C(full_key_bearer_writes),
+    C(read_only_key_bearer_reads), C(read_only_key_bearer_refused_writes)) are not run: they are not
+    applicable there and do not appear in RV(checks)."
+  - "Warnings (the module still passes): with O(jwt_rbac), when Qdrant accepts a token without C(exp) (Qdrant
+    1.19 does; such a token never expires), and when O(api_key), the JWT signing secret, is shorter than 32
+    bytes."
   - The module fails, naming every failed check, unless all of them pass. It cannot pass against an instance
-    without authentication, one that accepts any key, a read-only key that can write, or a redirect or page
-    in front of Qdrant. It never follows redirects.
-  - When the instance cannot be reached at all, the remaining checks are reported as not run (and failed).
+    without authentication, one that accepts any key, a read-only key that can write, a Qdrant behind a
+    Gateway that checks keys in its place, or a redirect or page in front of Qdrant. It never follows
+    redirects.
+  - "It refuses (before any request) an V(http://) O(url) to a host that is not a loopback address, because
+    the keys would cross the network in clear text, unless O(allow_plain_http=true) (then it warns)."
   - The write probes are DELETE requests for collection names that do not exist (C(qdrant-check-<random>)); they
     change nothing, which is why the module also runs them in check mode.
+  - What the module cannot see is listed in the README section I(What qdrant_check proves) (gRPC port, the
+    cluster port, a metrics port, other listeners, Qdrant's configuration files).
 
 extends_documentation_fragment:
   - peekoff.qdrant.qdrant
@@ -49,23 +77,32 @@ options:
     description:
       - Qdrant's full API key (C(service.api_key), env C(QDRANT__SERVICE__API_KEY)); also the secret JWTs are
         signed with when O(jwt_rbac=true).
-      - Sent in the C(api-key) header. Never returned or printed.
+      - "Sent in the C(api-key) header, and to O(url) also as C(Authorization: Bearer). Never returned or printed."
     type: str
     required: true
   jwt_rbac:
     description:
       - Qdrant runs with C(service.jwt_rbac=true). Mint short-lived HS256 tokens from O(api_key) and check that a
-        read token reads and cannot write, that a token scoped to one collection cannot touch another, that
-        expired and wrongly signed tokens are refused and that a manage token can write.
+        read token reads and cannot write, that C(rw) and C(prw) tokens scoped to one collection cannot touch
+        another nor delete their own, that expired and wrongly signed tokens are refused and that a manage
+        token can write.
       - Tokens are sent as a bearer token in the C(Authorization) header to O(url), in the C(api-key) header
         through O(kubernetes_proxy). They are never returned or printed.
     type: bool
     default: false
   wait_timeout:
     description:
-      - Seconds to keep polling C(/readyz) until it answers 200 (shards loaded). V(0) asks once.
+      - Seconds within which liveness, readiness and the version are polled while Qdrant starts (a refused
+        connection, a timeout and HTTP 502/503/504 mean not up yet). V(0) asks each once.
     type: float
     default: 60
+  allow_plain_http:
+    description:
+      - Accept an V(http://) O(url) to a host that is not a loopback address (the keys and tokens then cross the
+        network unencrypted). The module warns instead of failing. Loopback addresses (V(127.0.0.0/8), V(::1),
+        V(localhost)) are always accepted.
+    type: bool
+    default: false
   expect_version:
     description:
       - Fail the C(version) check unless C(GET /) reports this version. A leading V(v) is ignored; V(1.19)
@@ -173,15 +210,18 @@ checks:
     expected:
       description: What a healthy, secured Qdrant answers.
       type: str
-      sample: HTTP 401
+      sample: "Qdrant's own HTTP 401 'Invalid API key or JWT' for GET /collections with a wrong key in api-key"
     observed:
-      description: What the instance answered (status, content type and the start of the body; never a secret).
+      description:
+        - What the instance answered (status, content type and the start of the body; never a secret).
+        - For a refusal that is not Qdrant's own it starts with C(something in front of Qdrant answered
+          instead of Qdrant).
       type: str
-      sample: "HTTP 401 (text/plain) 'Invalid API key or JWT'"
+      sample: "HTTP 401 'Invalid API key or JWT' (Qdrant's own refusal)"
   sample:
     - name: liveness
       passed: true
-      expected: HTTP 200 from /livez
+      expected: HTTP 200 from /livez within 60 s
       observed: "HTTP 200 (text/plain) 'healthz check passed'"
 failed_checks:
   description: Names of the checks that failed (empty when the module succeeds).
