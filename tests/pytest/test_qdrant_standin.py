@@ -283,6 +283,23 @@ def test_jwt_prw_writes_points_but_not_indexes_or_collections(secured):
     assert (status, json.loads(body)["status"]["error"]) == (403, "Forbidden: Global access is required")
 
 
+def test_global_read_on_a_collection_write_is_global_manage_refusal(secured):
+    # rbac/mod.rs Access::check_collection_access: Access::Global(Read) -> "Global manage access is required"
+    for headers in (key(RO_KEY), bearer(jwt({"access": "r"}))):
+        status, _headers, body = call(secured, "PUT", "/collections/products/points", headers, {"points": []})
+        assert (status, json.loads(body)["status"]["error"]) == (403, "Forbidden: Global manage access is required")
+
+
+def test_jwt_rw_token_may_create_a_payload_index(secured):
+    # ops_checks.rs CreatePayloadIndex: write().extras() on the collection, no manage
+    t = jwt({"access": [{"collection": "products", "access": "rw"}]})
+    assert call(secured, "PUT", "/collections/products/index", bearer(t), {"field_name": "x"})[0] == 200
+    t = jwt({"access": [{"collection": "products", "access": "r"}]})
+    status, _headers, body = call(secured, "PUT", "/collections/products/index", bearer(t), {"field_name": "x"})
+    assert (status, json.loads(body)["status"]["error"]) == (
+        403, "Forbidden: Write access to collection products is required")
+
+
 def test_jwt_collection_token_on_global_operations(secured):
     # rbac/mod.rs Access::check_global_access: Access::Collection -> "Global access is required"
     t = jwt({"access": [{"collection": "products", "access": "rw"}]})

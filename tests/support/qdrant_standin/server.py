@@ -422,17 +422,18 @@ class _Handler(BaseHTTPRequestHandler):
             return "Forbidden: Access to collection {0} is required".format(name)
         if requirement in (COLLECTION_WRITE, COLLECTION_EXTRAS_WRITE):
             # CollectionAccessView::meets_requirements: extras are checked before write
+            # Access::check_collection_access: a global mode answers for itself (GlobalAccessMode::meets_requirements)
             if access.kind == "manage":
                 return None
+            if access.kind == "read":
+                return MSG_GLOBAL_MANAGE
             if not access.can_read_collection(name):
                 return "Forbidden: Access to collection {0} is required".format(name)
-            mode = "r" if access.kind == "read" else access.rights.get(name)
+            mode = access.rights.get(name)
             if requirement == COLLECTION_EXTRAS_WRITE and mode == "prw":
                 return "Forbidden: Only points access is allowed for collection {0}".format(name)
             if mode == "r":
                 return "Forbidden: Write access to collection {0} is required".format(name)
-            if requirement == COLLECTION_EXTRAS_WRITE:
-                return "Forbidden: Manage access for this operation is required"
             return None
         raise AssertionError(requirement)
 
