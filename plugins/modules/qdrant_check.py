@@ -375,8 +375,8 @@ class QdrantChecker:
     def _refused(self, check, resp, status, text=None, prefix=None):
         """Pass only for Qdrant's own refusal: ``status`` and exactly ``text`` (or a text starting ``prefix``)."""
         seen = self._qdrant_refusal(resp)
-        if seen is not None and resp.status == status and (seen == text if text is not None
-                                                            else seen.startswith(prefix or "")):
+        matches = seen == text if text is not None else (seen or "").startswith(prefix or "")
+        if seen is not None and resp.status == status and matches:
             return check.result(True, "HTTP %d %r (Qdrant's own refusal)" % (resp.status, seen))
         if seen is not None:
             return check.result(False, "Qdrant refused, but not as expected: HTTP %d %r" % (resp.status, seen))
@@ -743,11 +743,11 @@ def main():
         if not params["allow_plain_http"]:
             module.fail_json(msg=text + ", or set allow_plain_http=true to accept the risk", **result)
         module.warn(text + " (allowed by allow_plain_http=true).")
-    if params["jwt_rbac"] and len(params["api_key"].encode("utf-8")) < MIN_JWT_SECRET_BYTES:
+    key_bytes = len(params["api_key"].encode("utf-8"))
+    if params["jwt_rbac"] and key_bytes < MIN_JWT_SECRET_BYTES:
         module.warn("jwt_rbac is on and api_key is %d bytes long: it is also the HS256 secret every JWT is signed "
                     "with, and a secret shorter than %d bytes can be brute-forced from any token offline. Use a "
-                    "random api_key of at least %d bytes." % (len(params["api_key"].encode("utf-8")),
-                                                             MIN_JWT_SECRET_BYTES, MIN_JWT_SECRET_BYTES))
+                    "random api_key of at least %d bytes." % (key_bytes, MIN_JWT_SECRET_BYTES, MIN_JWT_SECRET_BYTES))
 
     try:
         client, secrets = client_from_params(params)

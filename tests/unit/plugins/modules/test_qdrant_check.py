@@ -669,7 +669,7 @@ def client_cert(tls_material, tmp_path):
 
 
 def test_client_certificate_opens_an_instance_that_requires_one(run_module, standin_factory, tls_material,
-                                                                 client_cert):
+                                                                client_cert):
     s = standin_factory(tls=(tls_material["certfile"], tls_material["keyfile"]), client_ca=tls_material["ca_pem"],
                         api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True)
     failed, result = run_module(qdrant_check.main, args_for(s, ca_path=tls_material["ca_pem"], wait_timeout=0))
