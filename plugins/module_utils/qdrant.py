@@ -43,6 +43,9 @@ class QdrantError(Exception):
 
 def qdrant_argument_spec():
     """The connection options every peekoff.qdrant module takes (doc fragment ``peekoff.qdrant.qdrant``)."""
+    # Imported here: qdrant_kube imports this module.
+    from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_kube import kubernetes_proxy_options
+
     return dict(
         url=dict(type="str"),
         api_key=dict(type="str", no_log=True),
@@ -50,17 +53,8 @@ def qdrant_argument_spec():
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
         timeout=dict(type="float", default=10.0),
-        kubernetes_proxy=dict(
-            type="dict",
-            options=dict(
-                kubeconfig=dict(type="path"),
-                context=dict(type="str"),
-                namespace=dict(type="str"),
-                service=dict(type="str", required=True),
-                port=dict(type="str", default="6333"),
-                scheme=dict(type="str", default="http", choices=["http", "https"]),
-            ),
-        ),
+        # kubernetes.core's connection options plus the Service (qdrant_kube.kubernetes_proxy_options).
+        kubernetes_proxy=dict(type="dict", options=kubernetes_proxy_options()),
     )
 
 
