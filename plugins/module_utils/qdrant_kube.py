@@ -148,7 +148,7 @@ class KubernetesProxyClient(QdrantClient):
             raise QdrantError("%s: cannot get a Kubernetes credential: %s" % (where, _reason(e)))
         headers.update(self.credential_headers(credential, bearer=bearer))
         try:
-            resp = self._api_client.rest_client.pool_manager.urlopen(
+            resp = self._api_client.rest_client.pool_manager.request(
                 method, url, body=data, headers=headers, redirect=False, retries=False, preload_content=True,
                 timeout=urllib3.Timeout(connect=timeout, read=timeout))
         except urllib3.exceptions.NewConnectionError as e:  # a ConnectTimeoutError subclass: check it first

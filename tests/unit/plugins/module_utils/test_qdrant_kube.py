@@ -1,6 +1,5 @@
 """module_utils/qdrant_kube: the service-proxy client built by kubernetes.core's get_api_client, against the
 Kubernetes API emulator with the Qdrant stand-in as the Service's backend (tests/support/proxied_qdrant.py)."""
-import json
 import select
 import socket
 import sys
@@ -66,6 +65,10 @@ def test_exec_plugin_kubeconfig_reaches_qdrant_through_the_service_proxy(env):
     anonymous = client.request("GET", "/collections")  # Qdrant's own refusal, body and all
     assert anonymous.status == 401 and anonymous.text == "Must provide an API key or an Authorization bearer token"
     assert client.request("GET", "/collections", credential=KEY).status == 200
+    # a JSON body travels through the proxy (without one the stand-in, like Qdrant, answers 400)
+    created = client.request("PUT", "/collections/proxied", credential=KEY, body={"vectors": {"size": 4,
+                                                                                             "distance": "Dot"}})
+    assert created.status == 200 and "proxied" in env.standin.collections
     read_only_write = client.request("DELETE", "/collections/nope", credential=RO_KEY)
     assert read_only_write.status == 403 and read_only_write.json()["status"]["error"].startswith("Forbidden:")
     # the plugin really ran, as the exec protocol says (KUBERNETES_EXEC_INFO, args from the kubeconfig)
@@ -105,11 +108,11 @@ def test_a_redirect_is_returned_not_followed(env):
 
 
 def test_namespace_defaults_to_the_context_namespace_then_default(env):
-    c, _ = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(namespace="qdrant"), service="qdrant"))
+    c, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(namespace="qdrant"), service="qdrant"))
     assert "/namespaces/qdrant/" in c.base_url
-    c, _ = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(name="k2"), service="qdrant"))
+    c, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(name="k2"), service="qdrant"))
     assert "/namespaces/default/" in c.base_url
-    c, _ = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(name="k3", namespace="qdrant"),
+    c, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(name="k3", namespace="qdrant"),
                                              namespace="other", service="qdrant"))
     assert "/namespaces/other/" in c.base_url
 
@@ -121,7 +124,7 @@ def test_several_kubeconfig_files_are_merged(env, tmp_path):
     (tmp_path / "clusters.yaml").write_text(yaml.safe_dump(doc))
     (tmp_path / "users.yaml").write_text(yaml.safe_dump(users))
     kc = "%s:%s" % (tmp_path / "clusters.yaml", tmp_path / "users.yaml")
-    client, _ = K.client_from_params(proxy_params(kubeconfig=kc, service="qdrant"))
+    client, _secrets = K.client_from_params(proxy_params(kubeconfig=kc, service="qdrant"))
     assert client.request("GET", "/collections", credential=KEY).status == 200
 
 
@@ -136,7 +139,7 @@ def test_k8s_auth_environment_like_kubernetes_core(env, tmp_path, monkeypatch):
     with pytest.raises(QdrantError, match="HTTP 401"):
         K.client_from_params(proxy_params(service="qdrant"))
     monkeypatch.setenv("K8S_AUTH_CONTEXT", "emulator")
-    client, _ = K.client_from_params(proxy_params(service="qdrant"))
+    client, _secrets = K.client_from_params(proxy_params(service="qdrant"))
     assert "/namespaces/qdrant/" in client.base_url
     assert client.request("GET", "/collections", credential=KEY).status == 200
 
@@ -176,7 +179,7 @@ def test_missing_kubeconfig_is_a_clear_error(env, tmp_path):
 
 
 def test_transport_failures_are_qdrant_errors(env):
-    client, _ = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(), namespace="qdrant",
+    client, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(), namespace="qdrant",
                                                   service="qdrant"))
     env.emu.inject_fault("GET", "/proxy/slow$", status=None, delay=1.5)
     with pytest.raises(QdrantError, match=r"no answer within 0\.5 s \(timeout\)"):
@@ -188,7 +191,7 @@ def test_transport_failures_are_qdrant_errors(env):
 
 def test_a_service_without_endpoints_answers_with_its_status(env):
     env.emu.unregister_service_backend("qdrant", "qdrant", 6333)
-    client, _ = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(), namespace="qdrant",
+    client, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(), namespace="qdrant",
                                                   service="qdrant"))
     resp = client.request("GET", "/livez")
     assert resp.status == 503 and "no endpoints available" in resp.text
@@ -235,7 +238,7 @@ def connect_proxy():
 def test_kubeconfig_proxy_url_is_used(env, connect_proxy):
     doc = env.emu.kubeconfig(namespace="qdrant")
     doc["clusters"][0]["cluster"]["proxy-url"] = "http://127.0.0.1:%d" % connect_proxy.server_address[1]
-    client, _ = K.client_from_params(proxy_params(kubeconfig=doc, service="qdrant"))
+    client, _secrets = K.client_from_params(proxy_params(kubeconfig=doc, service="qdrant"))
     assert client.request("GET", "/collections", credential=KEY).status == 200
     assert connect_proxy.tunnels and set(connect_proxy.tunnels) == {"127.0.0.1:%d" % env.emu.port}
 
