@@ -48,8 +48,15 @@ PLAYBOOK = """
         name: qdrant
       register: __svc
 
-    - name: qdrant_check uses them too (exec plugin kubeconfig)
-%(check)s      register: __via_group
+    - name: qdrant_check uses them too (exec plugin kubeconfig; kubernetes_proxy from a template)
+      peekoff.qdrant.qdrant_check:
+        kubernetes_proxy: "{{ {'service': 'qdrant'} | combine({'namespace': 'qdrant'}) }}"
+        api_key: "{{ qdrant_api_key }}"
+        read_only_api_key: "{{ qdrant_read_only_api_key }}"
+        jwt_rbac: true
+        wait_timeout: 1
+        timeout: 5
+      register: __via_group
 
     - name: The group's api_key and host go to the API server, never to Qdrant
       module_defaults:

@@ -66,8 +66,8 @@ def test_exec_plugin_kubeconfig_reaches_qdrant_through_the_service_proxy(env):
     assert anonymous.status == 401 and anonymous.text == "Must provide an API key or an Authorization bearer token"
     assert client.request("GET", "/collections", credential=KEY).status == 200
     # a JSON body travels through the proxy (without one the stand-in, like Qdrant, answers 400)
-    created = client.request("PUT", "/collections/proxied", credential=KEY, body={"vectors": {"size": 4,
-                                                                                             "distance": "Dot"}})
+    vectors = {"vectors": {"size": 4, "distance": "Dot"}}
+    created = client.request("PUT", "/collections/proxied", credential=KEY, body=vectors)
     assert created.status == 200 and "proxied" in env.standin.collections
     read_only_write = client.request("DELETE", "/collections/nope", credential=RO_KEY)
     assert read_only_write.status == 403 and read_only_write.json()["status"]["error"].startswith("Forbidden:")
@@ -113,7 +113,7 @@ def test_namespace_defaults_to_the_context_namespace_then_default(env):
     c, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(name="k2"), service="qdrant"))
     assert "/namespaces/default/" in c.base_url
     c, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(name="k3", namespace="qdrant"),
-                                             namespace="other", service="qdrant"))
+                                                    namespace="other", service="qdrant"))
     assert "/namespaces/other/" in c.base_url
 
 
@@ -180,7 +180,7 @@ def test_missing_kubeconfig_is_a_clear_error(env, tmp_path):
 
 def test_transport_failures_are_qdrant_errors(env):
     client, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(), namespace="qdrant",
-                                                  service="qdrant"))
+                                                         service="qdrant"))
     env.emu.inject_fault("GET", "/proxy/slow$", status=None, delay=1.5)
     with pytest.raises(QdrantError, match=r"no answer within 0\.5 s \(timeout\)"):
         client.request("GET", "/slow", timeout=0.5)
@@ -192,7 +192,7 @@ def test_transport_failures_are_qdrant_errors(env):
 def test_a_service_without_endpoints_answers_with_its_status(env):
     env.emu.unregister_service_backend("qdrant", "qdrant", 6333)
     client, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(), namespace="qdrant",
-                                                  service="qdrant"))
+                                                         service="qdrant"))
     resp = client.request("GET", "/livez")
     assert resp.status == 503 and "no endpoints available" in resp.text
 
