@@ -197,7 +197,10 @@ def _credential_values(configuration):
 
 
 def kubernetes_proxy_client(proxy, timeout):
-    """Build a KubernetesProxyClient from the ``kubernetes_proxy`` suboptions. Returns ``(client, secrets)``."""
+    """Build a KubernetesProxyClient from the ``kubernetes_proxy`` suboptions. Returns ``(client, secrets)``.
+
+    A QdrantError raised after an inline kubeconfig was read carries its secret values in ``.secrets``.
+    """
     try:
         from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import requires
 
@@ -224,7 +227,9 @@ def kubernetes_proxy_client(proxy, timeout):
     try:
         k8s_client = get_api_client(**options)
     except Exception as e:  # noqa: BLE001 - CoreException, ConfigException, discovery errors, missing files...
-        raise QdrantError("kubernetes_proxy: cannot use %s: %s" % (where, _reason(e)))
+        error = QdrantError("kubernetes_proxy: cannot use %s: %s" % (where, _reason(e)))
+        error.secrets = sorted(secrets)  # the caller hides them even though it gets no client
+        raise error
     api_client = k8s_client.client.client  # K8SClient -> K8SDynamicClient -> kubernetes.client.ApiClient
     secrets.update(_credential_values(api_client.configuration))
 

@@ -91,8 +91,8 @@ attributes:
 notes:
   - Run it on the controller (delegate to V(localhost)) or on any host that can reach O(url).
   - With O(url) it uses Ansible's own HTTP code and needs no Python package beyond ansible-core.
-    O(kubernetes_proxy) needs the C(kubernetes) Python library (and the kubernetes.core collection, a dependency
-    of this one), as kubernetes.core's modules do.
+    O(kubernetes_proxy) needs the C(kubernetes) Python library, as kubernetes.core's modules do; its options and
+    client code come from the kubernetes.core collection, a dependency of this one.
   - O(kubernetes_proxy) files (kubeconfig, certificates, exec plugins) are read on the host running the module;
     unlike kubernetes.core's action plugins, qdrant_check does not copy a controller's kubeconfig to a remote host.
 
@@ -509,6 +509,7 @@ def main():
     try:
         client, secrets = client_from_params(params)
     except QdrantError as e:
+        module.no_log_values.update(getattr(e, "secrets", ()))  # e.g. tokens of an inline kubeconfig
         module.fail_json(msg=str(e), **result)
     for secret in secrets:
         if secret:

@@ -164,6 +164,14 @@ def test_api_server_certificate_is_verified_unless_told_not_to(env):
     assert client.request("GET", "/collections", credential=KEY).status == 200
 
 
+def test_an_unusable_inline_kubeconfig_error_carries_its_secrets(env):
+    doc = env.emu.kubeconfig(namespace="qdrant")
+    with pytest.raises(QdrantError) as e:
+        K.client_from_params(proxy_params(kubeconfig=doc, context="no-such-context", service="qdrant"))
+    assert "no-such-context" in str(e.value) and env.token not in str(e.value)
+    assert env.token in e.value.secrets  # qdrant_check adds them to no_log_values before it fails
+
+
 def test_wrong_kubernetes_token_is_a_clear_error_without_the_token(env):
     with pytest.raises(QdrantError) as e:
         K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(token="not-the-token-4f1e"),
