@@ -33,7 +33,7 @@ options:
   validate_certs:
     description:
       - Verify the TLS certificate of an V(https://) O(url).
-      - With O(kubernetes_proxy), V(false) also skips verifying the Kubernetes API server's certificate.
+      - Not used with O(kubernetes_proxy), whose own O(kubernetes_proxy.validate_certs) is about the API server.
       - Set to V(false) only for tests; give the CA in O(ca_path) instead.
     type: bool
     default: true
@@ -59,30 +59,27 @@ options:
   kubernetes_proxy:
     description:
       - Reach Qdrant through the Kubernetes API server's service proxy
-        (C(<server>/api/v1/namespaces/<namespace>/services/<scheme>:<service>:<port>/proxy)) with the
-        credentials of a kubeconfig, without a port-forward. Use it when the Gateway is not reachable from the
-        controller.
+        (C(<server>/api/v1/namespaces/<namespace>/services/<scheme>:<service>:<port>/proxy)), without a
+        port-forward. Use it when the Gateway is not reachable from the controller.
+      - The connection to the API server is the one kubernetes.core's modules make, by kubernetes.core's own code
+        (C(kubernetes.core.plugins.module_utils.k8s.client.get_api_client)) with its options (below) and the same
+        E(K8S_AUTH_*) environment variables, so every kubeconfig C(kubectl) accepts works, C(exec) credential
+        plugins (EKS, GKE, AKS, OIDC login helpers) and C(proxy-url) included. Needs the C(kubernetes) Python
+        library on the host running the module (O(url) does not).
+      - C(module_defaults) for C(group/kubernetes.core.k8s) fill these connection options (only these, and only
+        inside O(kubernetes_proxy), never O(api_key) or O(validate_certs) at the top level) where the task does
+        not set them.
       - The API server consumes the C(Authorization) header, so Qdrant keys and tokens travel in the C(api-key)
         header on this path.
-      - The kubeconfig user must authenticate with a token, a token file, a client certificate or a
-        username/password; C(exec) and C(auth-provider) plugins are not supported and make the module fail
-        with a message saying so.
-      - The kubeconfig user needs the RBAC verbs C(get) and C(delete) on C(services/proxy) in the namespace
-        (the API server maps the HTTP method of each proxied request to a verb).
+      - The Kubernetes user needs the RBAC verbs C(get) and C(delete) on C(services/proxy) in the namespace (the
+        API server maps the HTTP method of each proxied request to a verb), and API discovery, which every
+        authenticated user has by default (the client reads C(/version), C(/api), C(/apis) once and caches them).
       - Exactly one of O(url) and O(kubernetes_proxy) is required.
     type: dict
     suboptions:
-      kubeconfig:
-        description:
-          - Path to the kubeconfig file. Defaults to the first entry of E(KUBECONFIG), then C(~/.kube/config).
-        type: path
-      context:
-        description:
-          - Context in the kubeconfig to use. Defaults to its C(current-context).
-        type: str
       namespace:
         description:
-          - Namespace of the Qdrant Service. Defaults to the context's namespace, then V(default).
+          - Namespace of the Qdrant Service. Defaults to the kubeconfig context's namespace, then V(default).
         type: str
       service:
         description:
@@ -100,4 +97,99 @@ options:
         type: str
         choices: [http, https]
         default: http
+      kubeconfig:
+        description:
+          - Kubeconfig file, several files separated by V(:) (merged like E(KUBECONFIG)), or the kubeconfig as a
+            dictionary. E(K8S_AUTH_KUBECONFIG) when not set.
+          - Without it (and without O(kubernetes_proxy.host)), the in-cluster service account when the module runs
+            in a pod, else E(KUBECONFIG) (every file of the list), else C(~/.kube/config).
+          - As kubernetes.core's O(kubernetes.core.k8s#module:kubeconfig).
+        type: raw
+      context:
+        description:
+          - Context of the kubeconfig to use. Defaults to its C(current-context). E(K8S_AUTH_CONTEXT) when not set.
+        type: str
+      host:
+        description:
+          - URL of the API server, instead of a kubeconfig (with O(kubernetes_proxy.api_key), or a client
+            certificate and key). E(K8S_AUTH_HOST) when not set.
+        type: str
+      api_key:
+        description:
+          - Bearer token for the API server (not Qdrant's key). E(K8S_AUTH_API_KEY) when not set. Never printed.
+        type: str
+      username:
+        description:
+          - Username for HTTP basic authentication to the API server. E(K8S_AUTH_USERNAME) when not set.
+        type: str
+      password:
+        description:
+          - Password for HTTP basic authentication to the API server. E(K8S_AUTH_PASSWORD) when not set.
+        type: str
+      validate_certs:
+        description:
+          - Verify the API server's TLS certificate. E(K8S_AUTH_VERIFY_SSL) when not set; default from the
+            kubeconfig (C(insecure-skip-tls-verify)), else V(true).
+          - The top-level O(validate_certs) is about O(url) only.
+        type: bool
+        aliases: [verify_ssl]
+      ca_cert:
+        description:
+          - CA certificate (full chain) for the API server. E(K8S_AUTH_SSL_CA_CERT) when not set.
+        type: path
+        aliases: [ssl_ca_cert]
+      client_cert:
+        description:
+          - Client certificate for the API server. E(K8S_AUTH_CERT_FILE) when not set.
+        type: path
+        aliases: [cert_file]
+      client_key:
+        description:
+          - Key of O(kubernetes_proxy.client_cert). E(K8S_AUTH_KEY_FILE) when not set.
+        type: path
+        aliases: [key_file]
+      proxy:
+        description:
+          - URL of an HTTP (or SOCKS) proxy towards the API server; overrides the kubeconfig's C(proxy-url).
+            E(K8S_AUTH_PROXY) when not set. E(HTTPS_PROXY) is not read.
+        type: str
+      no_proxy:
+        description:
+          - Comma-separated hosts, domains or CIDRs reached without O(kubernetes_proxy.proxy).
+            E(K8S_AUTH_NO_PROXY) when not set.
+        type: str
+      proxy_headers:
+        description:
+          - Headers for the HTTP proxy, as kubernetes.core's O(kubernetes.core.k8s#module:proxy_headers).
+        type: dict
+        suboptions:
+          proxy_basic_auth:
+            description:
+              - C(username:password) for the proxy. E(K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH) when not set.
+            type: str
+          basic_auth:
+            description:
+              - C(username:password) for a basic authentication header. E(K8S_AUTH_PROXY_HEADERS_BASIC_AUTH) when
+                not set.
+            type: str
+          user_agent:
+            description:
+              - User agent towards the proxy. E(K8S_AUTH_PROXY_HEADERS_USER_AGENT) when not set.
+            type: str
+      persist_config:
+        description:
+          - Save refreshed C(auth-provider) tokens back into the kubeconfig file. E(K8S_AUTH_PERSIST_CONFIG) when
+            not set.
+        type: bool
+      impersonate_user:
+        description:
+          - User to impersonate towards the API server (C(Impersonate-User)). E(K8S_AUTH_IMPERSONATE_USER) when
+            not set.
+        type: str
+      impersonate_groups:
+        description:
+          - Groups to impersonate (C(Impersonate-Group)). E(K8S_AUTH_IMPERSONATE_GROUPS) (comma-separated) when
+            not set.
+        type: list
+        elements: str
 """

@@ -43,6 +43,9 @@ class QdrantError(Exception):
 
 def qdrant_argument_spec():
     """The connection options every peekoff.qdrant module takes (doc fragment ``peekoff.qdrant.qdrant``)."""
+    # Imported here: qdrant_kube imports this module.
+    from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_kube import kubernetes_proxy_options
+
     return dict(
         url=dict(type="str"),
         api_key=dict(type="str", no_log=True),
@@ -52,17 +55,8 @@ def qdrant_argument_spec():
         client_cert=dict(type="path"),
         client_key=dict(type="path"),
         timeout=dict(type="float", default=10.0),
-        kubernetes_proxy=dict(
-            type="dict",
-            options=dict(
-                kubeconfig=dict(type="path"),
-                context=dict(type="str"),
-                namespace=dict(type="str"),
-                service=dict(type="str", required=True),
-                port=dict(type="str", default="6333"),
-                scheme=dict(type="str", default="http", choices=["http", "https"]),
-            ),
-        ),
+        # kubernetes.core's connection options plus the Service (qdrant_kube.kubernetes_proxy_options).
+        kubernetes_proxy=dict(type="dict", options=kubernetes_proxy_options()),
     )
 
 
@@ -149,7 +143,7 @@ class QdrantClient:
     :arg base_url: ``https://qdrant.example.com`` or the service-proxy URL built by qdrant_kube.
     :kwarg timeout: seconds for each request.
     :kwarg validate_certs, ca_path: TLS verification towards ``base_url`` (ignored when ``ssl_context`` is set).
-    :kwarg ssl_context: a ready ``ssl.SSLContext`` (used for the Kubernetes API server with kubeconfig data).
+    :kwarg ssl_context: a ready ``ssl.SSLContext`` (instead of building one from ``validate_certs``/``ca_path``).
     :kwarg base_headers: headers sent with every request (e.g. the Kubernetes credential). Never reported.
     :kwarg via_kubernetes_proxy: Qdrant credentials must then go in ``api-key`` (the API server strips
         ``Authorization``).

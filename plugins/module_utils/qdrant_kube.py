@@ -2,229 +2,79 @@
 # Copyright: (c) 2026, peekoff platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Reach Qdrant through the Kubernetes API server's service proxy, with the user's kubeconfig.
+"""Reach Qdrant through the Kubernetes API server's service proxy, with kubernetes.core's own client.
 
 ``<server>/api/v1/namespaces/<ns>/services/<scheme>:<service>:<port>/proxy`` forwards HTTP requests to the
-Service without a port-forward. The Kubernetes credential (bearer token, client certificate or basic auth)
-authenticates to the API server; the API server removes ``Authorization`` before forwarding, so Qdrant keys
-and JWTs must go in the ``api-key`` header (QdrantClient does that when ``via_kubernetes_proxy`` is set).
+Service without a port-forward. The API server consumes ``Authorization`` itself, so Qdrant keys and JWTs travel
+in the ``api-key`` header on this path (QdrantClient.credential_headers does that when ``via_kubernetes_proxy``).
 
-Supported kubeconfig fields: clusters[].cluster.server, certificate-authority, certificate-authority-data,
-insecure-skip-tls-verify, tls-server-name; users[].user.token, tokenFile, client-certificate(-data),
-client-key(-data), username/password. ``exec`` and ``auth-provider`` credential plugins are refused with a
-clear message: they would run programs or refresh tokens, which this module does not do.
+The connection to the API server is made exactly as kubernetes.core's modules make theirs, by the same code:
+
+* options: ``kubernetes.core.plugins.module_utils.args_common.AUTH_ARG_SPEC`` (kubeconfig, context, host,
+  api_key, username, password, validate_certs, ca_cert, client_cert, client_key, proxy, no_proxy, proxy_headers,
+  persist_config, impersonate_user, impersonate_groups), nested in ``kubernetes_proxy``;
+* client: ``kubernetes.core.plugins.module_utils.k8s.client.get_api_client(**options)``, which reads unset options
+  from ``K8S_AUTH_*`` (``_create_auth_spec``), tries in-cluster config then the kubeconfig (``_create_configuration``;
+  the ``kubernetes`` package's loader merges every file of a ``KUBECONFIG``-style list, runs ``exec`` credential
+  plugins, refreshes ``auth-provider`` tokens, honours ``proxy-url`` and ``tls-server-name``), and returns a
+  ``K8SClient`` whose ``.client.client`` is the configured ``kubernetes.client.ApiClient`` (k8s_exec uses it the
+  same way: ``CoreV1Api(client.client)`` in kubernetes.core 6.6.0 plugins/modules/k8s_exec.py).
+
+Requests go through that ApiClient's own urllib3 pool (``rest_client.pool_manager``: TLS, client certificate,
+HTTP/SOCKS proxy of the configuration) with the headers the ApiClient would add (``configuration.auth_settings()``,
+which calls the exec/auth-provider refresh hook, plus its default headers such as ``Impersonate-User``), but raw:
+never following a redirect and returning every status with its body, where ``ApiClient.call_api`` would raise on
+non-2xx and urllib3 would follow redirects.
+
+Nothing here is imported unless ``kubernetes_proxy`` is used: ``url`` mode needs neither the ``kubernetes`` package
+nor kubernetes.core's client code (only ``args_common``, plain Python, for the argument spec).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import os
-import shutil
-import ssl
-import tempfile
-import traceback
+import copy
+import json
 from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import QdrantError, QdrantClient, redact_url
+from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
+    QdrantClient,
+    QdrantError,
+    Response,
+    _num,
+    redact_url,
+)
 
-try:
-    import yaml
-    HAS_YAML = True
-    YAML_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
-    HAS_YAML = False
-    YAML_IMPORT_ERROR = traceback.format_exc()
+KUBERNETES_MIN_VERSION = "24.2.0"  # what kubernetes.core 6.x asks for (AnsibleK8SModule.has_at_least)
 
-
-def default_kubeconfig_path(environ=None):
-    """$KUBECONFIG (its first entry) or ~/.kube/config, as kubectl does."""
-    environ = os.environ if environ is None else environ
-    value = environ.get("KUBECONFIG")
-    if value:
-        for entry in value.split(os.pathsep):
-            if entry:
-                return os.path.expanduser(entry)
-    return os.path.expanduser("~/.kube/config")
+# What to reach, beside kubernetes.core's options for how to reach the API server.
+PROXY_TARGET_SPEC = dict(
+    namespace=dict(type="str"),
+    service=dict(type="str", required=True),
+    port=dict(type="str", default="6333"),
+    scheme=dict(type="str", default="http", choices=["http", "https"]),
+)
 
 
-def _named(items, name, what, path):
-    for item in items or []:
-        if isinstance(item, dict) and item.get("name") == name:
-            value = item.get(what)
-            if not isinstance(value, dict):
-                raise QdrantError("kubeconfig %s: %s %r has no %s section" % (path, what, name, what))
-            return value
-    raise QdrantError("kubeconfig %s: no %s named %r" % (path, what, name))
+def kubernetes_connection_spec():
+    """kubernetes.core's connection options (AUTH_ARG_SPEC), a copy."""
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+
+    return copy.deepcopy(AUTH_ARG_SPEC)
 
 
-def _b64(value, field, path):
-    try:
-        return base64.b64decode(value, validate=False)
-    except (TypeError, ValueError):
-        raise QdrantError("kubeconfig %s: %s is not valid base64" % (path, field))
+def kubernetes_proxy_options():
+    """Suboptions of ``kubernetes_proxy``: kubernetes.core's connection options plus the Service to reach."""
+    options = kubernetes_connection_spec()
+    options.update(copy.deepcopy(PROXY_TARGET_SPEC))
+    return options
 
 
-def _relative(base_dir, file_path):
-    file_path = os.path.expanduser(file_path)
-    return file_path if os.path.isabs(file_path) else os.path.join(base_dir, file_path)
-
-
-def _read(path, field, kubeconfig):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except (IOError, OSError) as e:
-        raise QdrantError("kubeconfig %s: cannot read %s file %s: %s"
-                          % (kubeconfig, field, path, to_native(e.strerror or e)))
-
-
-class KubeTarget:
-    """Everything needed to talk to a Service through the API server proxy."""
-
-    def __init__(self, server, namespace, context_name, ssl_context, headers, secrets):
-        self.server = server
-        self.namespace = namespace
-        self.context_name = context_name
-        self.ssl_context = ssl_context
-        self.headers = headers
-        self.secrets = secrets  # values a caller should add to no_log_values
-
-
-def load_kube_target(kubeconfig=None, context=None, namespace=None, validate_certs=True):
-    """Parse a kubeconfig and return a KubeTarget. Raises QdrantError with a user-facing message."""
-    if not HAS_YAML:  # pragma: no cover
-        raise QdrantError("kubernetes_proxy needs the PyYAML Python library on the host running the module")
-    path = kubeconfig or default_kubeconfig_path()
-    try:
-        with open(path, "r") as f:
-            config = yaml.safe_load(f)
-    except (IOError, OSError) as e:
-        raise QdrantError("cannot read kubeconfig %s: %s (set kubernetes_proxy.kubeconfig or KUBECONFIG)"
-                          % (path, to_native(e.strerror or e)))
-    except yaml.YAMLError as e:
-        raise QdrantError("kubeconfig %s is not valid YAML: %s" % (path, to_native(getattr(e, "problem", None) or e)))
-    if not isinstance(config, dict):
-        raise QdrantError("kubeconfig %s is not a kubeconfig (expected a mapping with clusters, users, contexts)"
-                          % path)
-    base_dir = os.path.dirname(os.path.abspath(path))
-
-    context_name = context or config.get("current-context")
-    if not context_name:
-        raise QdrantError("kubeconfig %s has no current-context; set kubernetes_proxy.context" % path)
-    ctx = _named(config.get("contexts"), context_name, "context", path)
-    cluster = _named(config.get("clusters"), ctx.get("cluster"), "cluster", path)
-    user_name = ctx.get("user")
-    user = _named(config.get("users"), user_name, "user", path) if user_name else {}
-    namespace = namespace or ctx.get("namespace") or "default"
-
-    server = cluster.get("server")
-    if not isinstance(server, str) or not server.startswith(("https://", "http://")):
-        raise QdrantError("kubeconfig %s: cluster %r has no http(s) server URL" % (path, ctx.get("cluster")))
-    server = server.rstrip("/")
-
-    for plugin in ("exec", "auth-provider"):
-        if user.get(plugin):
-            raise QdrantError(
-                "kubeconfig %s: user %r authenticates with an %s plugin, which qdrant_check does not support "
-                "(it would run a program or refresh tokens); use a context whose user has a token or a client "
-                "certificate (for example a ServiceAccount token), or reach Qdrant with url instead"
-                % (path, user_name, plugin))
-
-    headers = {}
-    secrets = []
-    token = user.get("token")
-    if not token and user.get("tokenFile"):
-        token = to_native(_read(_relative(base_dir, user["tokenFile"]), "tokenFile", path)).strip()
-    if token:
-        headers["Authorization"] = "Bearer %s" % token
-        secrets.append(token)
-    elif user.get("username") is not None and user.get("password") is not None:
-        basic = base64.b64encode(("%s:%s" % (user["username"], user["password"])).encode("utf-8")).decode("ascii")
-        headers["Authorization"] = "Basic %s" % basic
-        secrets.extend([user["password"], basic])
-
-    ssl_context = None
-    if server.startswith("https://"):
-        ssl_context = _ssl_context(cluster, user, base_dir, path, validate_certs, secrets)
-    return KubeTarget(server, namespace, context_name, ssl_context, headers, secrets)
-
-
-def _ssl_context(cluster, user, base_dir, path, validate_certs, secrets):
-    insecure = bool(cluster.get("insecure-skip-tls-verify")) or not validate_certs
-    ca_data = None
-    if cluster.get("certificate-authority-data"):
-        ca_data = _b64(cluster["certificate-authority-data"], "certificate-authority-data", path)
-    elif cluster.get("certificate-authority"):
-        ca_data = _read(_relative(base_dir, cluster["certificate-authority"]), "certificate-authority", path)
-    try:
-        if insecure:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        elif ca_data:
-            context = ssl.create_default_context(cadata=to_native(ca_data))
-        else:
-            context = ssl.create_default_context()
-    except (ssl.SSLError, ValueError) as e:
-        raise QdrantError("kubeconfig %s: certificate authority is not usable: %s" % (path, to_native(e)))
-
-    cert = key = None
-    if user.get("client-certificate-data"):
-        cert = _b64(user["client-certificate-data"], "client-certificate-data", path)
-    elif user.get("client-certificate"):
-        cert = _read(_relative(base_dir, user["client-certificate"]), "client-certificate", path)
-    if user.get("client-key-data"):
-        key = _b64(user["client-key-data"], "client-key-data", path)
-    elif user.get("client-key"):
-        key = _read(_relative(base_dir, user["client-key"]), "client-key", path)
-    if bool(cert) != bool(key):
-        raise QdrantError("kubeconfig %s: a client certificate needs both the certificate and its key" % path)
-    if cert:
-        secrets.append(to_native(key).strip())
-        # ssl loads a client certificate from files only: write them to a private directory, load, remove.
-        tmp = tempfile.mkdtemp(prefix="qdrant-kube-")
-        try:
-            cert_file = os.path.join(tmp, "client.crt")
-            key_file = os.path.join(tmp, "client.key")
-            for file_path, content in ((cert_file, cert), (key_file, key)):
-                fd = os.open(file_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(content)
-            if hasattr(context, "post_handshake_auth"):
-                context.post_handshake_auth = True
-            context.load_cert_chain(cert_file, key_file)
-        except (ssl.SSLError, IOError, OSError) as e:
-            raise QdrantError("kubeconfig %s: client certificate or key is not usable: %s"
-                              % (path, to_native(getattr(e, "reason", None) or e)))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    tls_server_name = cluster.get("tls-server-name")
-    if tls_server_name and not insecure:
-        # Verify the server certificate against this name instead of the URL's host.
-        context = _ServerNameContext(context, tls_server_name)
-    return context
-
-
-class _ServerNameContext:
-    """Wraps an SSLContext so that connections verify the certificate for ``tls-server-name``."""
-
-    def __init__(self, context, server_name):
-        self._context = context
-        self._server_name = server_name
-
-    def wrap_socket(self, sock, server_hostname=None, **kwargs):
-        return self._context.wrap_socket(sock, server_hostname=self._server_name, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._context, name)
-
-
-def service_proxy_url(server, namespace, service, port, scheme="http"):
-    """``<server>/api/v1/namespaces/<ns>/services/<scheme>:<service>:<port>/proxy``."""
+def service_proxy_path(namespace, service, port, scheme="http"):
+    """``/api/v1/namespaces/<ns>/services/<scheme>:<service>:<port>/proxy``."""
     for value, what in ((namespace, "namespace"), (service, "service")):
         if not value or "/" in value or ":" in value:
             raise QdrantError("kubernetes_proxy.%s must be a plain Kubernetes name; got %r" % (what, value))
@@ -233,14 +83,168 @@ def service_proxy_url(server, namespace, service, port, scheme="http"):
         raise QdrantError("kubernetes_proxy.port must be a port number or name; got %r" % port)
     if scheme not in ("http", "https"):
         raise QdrantError("kubernetes_proxy.scheme must be http or https")
-    return "%s/api/v1/namespaces/%s/services/%s:%s:%s/proxy" % (
-        server.rstrip("/"), quote(namespace, safe=""), scheme, quote(service, safe=""), quote(port, safe=""))
+    return "/api/v1/namespaces/%s/services/%s:%s:%s/proxy" % (
+        quote(namespace, safe=""), scheme, quote(service, safe=""), quote(port, safe=""))
+
+
+def _reason(err):
+    """A short, secret-free reason for an error raised while building the client or talking to the API server."""
+    status = getattr(err, "status", None)
+    if isinstance(status, int):
+        # kubernetes ApiException / dynamic DynamicApiError: their str() carries whole responses; status is enough.
+        reason = getattr(err, "reason", None) or ""
+        if isinstance(reason, tuple):  # kubernetes.dynamic.exceptions.DynamicApiError keeps it in a 1-tuple
+            reason = reason[0] if reason else ""
+        return ("HTTP %d %s" % (status, to_native(reason))).rstrip()
+    inner = getattr(err, "reason", None) or getattr(err, "original_error", None)
+    text = to_native(inner if isinstance(inner, BaseException) else err)
+    return " ".join(text.split())[:300] or type(err).__name__
+
+
+class KubernetesProxyClient(QdrantClient):
+    """QdrantClient whose requests travel through the API server's service proxy on a kubernetes ApiClient.
+
+    Same interface as QdrantClient (``request``, ``credential_headers``, ``display_url``, ``via_kubernetes_proxy``).
+    """
+
+    def __init__(self, api_client, namespace, service, port="6333", scheme="http", timeout=10.0):
+        # Not QdrantClient.__init__: TLS towards the API server is the ApiClient's (kubeconfig CA, client
+        # certificate, tls-server-name, proxy); Qdrant's own TLS, if any, is between the API server and the pod.
+        self._api_client = api_client
+        host = api_client.configuration.host.rstrip("/")
+        self.base_url = host + service_proxy_path(namespace, service, port, scheme)
+        self.timeout = float(timeout)
+        self.via_kubernetes_proxy = True
+        self._base_headers = {}
+        self._ssl_context = None
+        self.display_url = "%s (Service %s/%s port %s via the Kubernetes API proxy of %s)" % (
+            redact_url(self.base_url), namespace, service, port, redact_url(host))
+
+    def _kubernetes_headers(self):
+        """What kubernetes.client.ApiClient adds to each of its requests: its default headers (User-Agent,
+        Impersonate-*) and the header auth settings (the bearer token; this runs the exec/auth-provider refresh
+        hook, ApiClient.update_params_for_auth -> Configuration.auth_settings)."""
+        headers = dict(self._api_client.default_headers)
+        for setting in self._api_client.configuration.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[setting["key"]] = setting["value"]
+        return headers
+
+    def request(self, method, path, credential=None, bearer=False, body=None, timeout=None):
+        """Send one request through the service proxy; a Response for every HTTP status, QdrantError below HTTP."""
+        import urllib3
+
+        url = self.base_url + path
+        where = "%s %s" % (method, redact_url(url))
+        timeout = self.timeout if timeout is None else timeout
+        headers = {"Accept": "application/json, text/plain;q=0.9, */*;q=0.1"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        try:
+            headers.update(self._kubernetes_headers())
+        except Exception as e:  # noqa: BLE001 - an exec plugin or token refresh failing; never a traceback
+            raise QdrantError("%s: cannot get a Kubernetes credential: %s" % (where, _reason(e)))
+        headers.update(self.credential_headers(credential, bearer=bearer))
+        try:
+            resp = self._api_client.rest_client.pool_manager.request(
+                method, url, body=data, headers=headers, redirect=False, retries=False, preload_content=True,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout))
+        except urllib3.exceptions.NewConnectionError as e:  # a ConnectTimeoutError subclass: check it first
+            raise QdrantError("%s: cannot connect: %s" % (where, _reason(e)))
+        except urllib3.exceptions.TimeoutError:
+            raise QdrantError("%s: no answer within %s s (timeout)" % (where, _num(timeout)))
+        except urllib3.exceptions.SSLError as e:
+            raise QdrantError("%s: TLS to the Kubernetes API failed: %s" % (where, _reason(e)))
+        except urllib3.exceptions.ProxyError as e:
+            raise QdrantError("%s: the HTTP proxy towards the Kubernetes API failed: %s" % (where, _reason(e)))
+        except (urllib3.exceptions.HTTPError, IOError, OSError, ValueError) as e:
+            raise QdrantError("%s: request failed: %s" % (where, _reason(e)))
+        return Response(resp.status, dict(resp.headers.items()), resp.data, url)
+
+
+def _context_namespace(auth):
+    """The namespace of the kubeconfig context kubernetes.core uses, as kubectl takes it; None without one."""
+    import kubernetes
+
+    kubeconfig = auth.get("kubeconfig")
+    try:
+        if isinstance(kubeconfig, dict):
+            loader = kubernetes.config.kube_config.KubeConfigLoader(config_dict=kubeconfig)
+            contexts, current = loader.list_contexts(), loader.current_context
+        else:
+            contexts, current = kubernetes.config.list_kube_config_contexts(config_file=kubeconfig or None)
+    except Exception:  # noqa: BLE001 - in-cluster config or host/api_key only: no kubeconfig to read
+        return None
+    if auth.get("context"):
+        current = next((c for c in contexts if c.get("name") == auth["context"]), None)
+    return ((current or {}).get("context") or {}).get("namespace")
+
+
+def _credential_values(configuration):
+    """Every credential value the configuration holds, for no_log_values."""
+    values = set()
+    for value in (getattr(configuration, "api_key", None) or {}).values():
+        if value:
+            values.add(value)
+            scheme, _sep, rest = value.partition(" ")
+            if rest and scheme.lower() in ("bearer", "basic"):
+                values.add(rest)
+    if getattr(configuration, "password", None):
+        values.add(configuration.password)
+    return values
+
+
+def kubernetes_proxy_client(proxy, timeout):
+    """Build a KubernetesProxyClient from the ``kubernetes_proxy`` suboptions. Returns ``(client, secrets)``.
+
+    A QdrantError raised after an inline kubeconfig was read carries its secret values in ``.secrets``.
+    """
+    try:
+        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import requires
+
+        requires("kubernetes", KUBERNETES_MIN_VERSION, reason="for kubernetes_proxy (url mode does not need it)")
+    except Exception as e:  # noqa: BLE001 - requires() raises a bare Exception with missing_required_lib's text
+        raise QdrantError(to_native(e))
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import (
+        extract_sensitive_values_from_kubeconfig,
+    )
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
+        _create_auth_spec,
+        get_api_client,
+    )
+
+    options = dict((k, proxy.get(k)) for k in kubernetes_connection_spec() if proxy.get(k) is not None)
+    secrets = set()
+    if isinstance(options.get("kubeconfig"), dict):
+        # as kubernetes.core's AnsibleK8SModule does for an inline kubeconfig
+        secrets.update(extract_sensitive_values_from_kubeconfig(options["kubeconfig"]))
+    auth = _create_auth_spec(None, **options)  # the options plus K8S_AUTH_* for the unset ones
+    where = "the Kubernetes API%s%s" % (
+        " at %s" % redact_url(auth["host"]) if auth.get("host") else "",
+        " (context %s)" % auth["context"] if auth.get("context") else "")
+    try:
+        k8s_client = get_api_client(**options)
+    except Exception as e:  # noqa: BLE001 - CoreException, ConfigException, discovery errors, missing files...
+        error = QdrantError("kubernetes_proxy: cannot use %s: %s" % (where, _reason(e)))
+        error.secrets = sorted(secrets)  # the caller hides them even though it gets no client
+        raise error
+    api_client = k8s_client.client.client  # K8SClient -> K8SDynamicClient -> kubernetes.client.ApiClient
+    secrets.update(_credential_values(api_client.configuration))
+
+    namespace = proxy.get("namespace")
+    if not namespace and not (auth.get("host") and not auth.get("kubeconfig")):
+        namespace = _context_namespace(auth)
+    client = KubernetesProxyClient(api_client, namespace or "default", proxy.get("service"),
+                                   proxy.get("port") or "6333", proxy.get("scheme") or "http", timeout=timeout)
+    return client, sorted(secrets)
 
 
 def client_from_params(params, timeout=None):
-    """Build a QdrantClient from the shared connection options (url or kubernetes_proxy).
+    """Build a client from the shared connection options (url or kubernetes_proxy).
 
-    Returns ``(client, secrets)``: secrets are values (Kubernetes tokens, keys) the module should add to its
+    Returns ``(client, secrets)``: secrets are values (Kubernetes tokens, passwords) the module should add to its
     ``no_log_values`` so that they can never be printed.
     """
     from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import validate_base_url
@@ -248,15 +252,7 @@ def client_from_params(params, timeout=None):
     timeout = params.get("timeout") if timeout is None else timeout
     proxy = params.get("kubernetes_proxy")
     if proxy:
-        target = load_kube_target(kubeconfig=proxy.get("kubeconfig"), context=proxy.get("context"),
-                                  namespace=proxy.get("namespace"), validate_certs=params.get("validate_certs", True))
-        base = service_proxy_url(target.server, target.namespace, proxy.get("service"), proxy.get("port") or "6333",
-                                 proxy.get("scheme") or "http")
-        client = QdrantClient(base, timeout=timeout, ssl_context=target.ssl_context, base_headers=target.headers,
-                              via_kubernetes_proxy=True)
-        client.display_url = "%s (Service %s/%s port %s via the Kubernetes API proxy of %s)" % (
-            redact_url(base), target.namespace, proxy.get("service"), proxy.get("port"), redact_url(target.server))
-        return client, target.secrets
+        return kubernetes_proxy_client(proxy, timeout)
     base = validate_base_url(params.get("url"))
     if urlsplit(base).scheme == "http" and params.get("ca_path"):
         raise QdrantError("ca_path is set but url is plain http://; use an https:// url")

@@ -127,8 +127,14 @@ attributes:
 
 notes:
   - Run it on the controller (delegate to V(localhost)) or on any host that can reach O(url).
-  - Uses Ansible's own HTTP code; no Python package beyond ansible-core is needed (PyYAML, which ansible-core
-    brings, for O(kubernetes_proxy)).
+  - With O(url) it uses Ansible's own HTTP code and needs no Python package beyond ansible-core.
+    O(kubernetes_proxy) needs the C(kubernetes) Python library, as kubernetes.core's modules do; its options and
+    client code come from the kubernetes.core collection, a dependency of this one.
+  - O(kubernetes_proxy) files (kubeconfig, certificates, exec plugins) are read on the host running the module;
+    unlike kubernetes.core's action plugins, qdrant_check does not copy a controller's kubeconfig to a remote host.
+
+requirements:
+  - kubernetes >= 24.2.0 (only for O(kubernetes_proxy))
 
 seealso:
   - name: Qdrant security guide
@@ -167,6 +173,26 @@ EXAMPLES = r"""
     api_key: "{{ qdrant_api_key }}"
     read_only_api_key: "{{ qdrant_read_only_api_key }}"
   delegate_to: localhost
+
+# The connection options of kubernetes.core's modules (here from module_defaults for their group; an EKS, GKE,
+# AKS or OIDC kubeconfig with an exec plugin works too) reach kubernetes_proxy, never the Qdrant options.
+- name: Prove it with the same Kubernetes connection as the kubernetes.core tasks of the play
+  module_defaults:
+    group/kubernetes.core.k8s:
+      kubeconfig: "{{ playbook_dir }}/kubeconfig"
+      context: prod
+  block:
+    - name: Read the Service
+      kubernetes.core.k8s_info:
+        kind: Service
+        namespace: qdrant
+        name: qdrant
+    - name: Check Qdrant through the service proxy of that cluster
+      peekoff.qdrant.qdrant_check:
+        kubernetes_proxy:
+          namespace: qdrant
+          service: qdrant
+        api_key: "{{ qdrant_api_key }}"
 
 - name: Record the result without failing the play, e.g. for a report
   peekoff.qdrant.qdrant_check:
@@ -754,6 +780,7 @@ def main():
         if params["client_cert"]:
             client.load_client_certificate(params["client_cert"], params["client_key"])
     except QdrantError as e:
+        module.no_log_values.update(getattr(e, "secrets", ()))  # e.g. tokens of an inline kubeconfig
         module.fail_json(msg=str(e), **result)
     for secret in secrets:
         if secret:

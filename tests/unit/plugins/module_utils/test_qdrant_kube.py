@@ -1,226 +1,264 @@
-"""Kubeconfig parsing and the service-proxy URL (module_utils/qdrant_kube), with a tiny local API server."""
-import base64
-import json
-import ssl
+"""module_utils/qdrant_kube: the service-proxy client built by kubernetes.core's get_api_client, against the
+Kubernetes API emulator with the Qdrant stand-in as the Service's backend (tests/support/proxied_qdrant.py)."""
+import select
+import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import yaml
 
-from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import QdrantError
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.peekoff.qdrant.plugins.module_utils import qdrant_kube as K
+from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import QdrantError, qdrant_argument_spec
+
+from proxied_qdrant import isolate_kubernetes_client, proxied_standin
+
+KEY = "kube-unit-full-key-63c1a9d0e2f4"
+RO_KEY = "kube-unit-read-only-key-9b77e1"
 
 
-def kubeconfig(tmp_path, user, cluster=None, context_extra=None, current="ctx", name="config"):
-    cl = {"server": "https://127.0.0.1:6443"}
-    cl.update(cluster or {})
-    ctx = {"cluster": "c", "user": "u"}
-    ctx.update(context_extra or {})
-    doc = {"apiVersion": "v1", "kind": "Config", "current-context": current,
-           "clusters": [{"name": "c", "cluster": cl}], "users": [{"name": "u", "user": user}],
-           "contexts": [{"name": "ctx", "context": ctx}, {"name": "other", "context": dict(ctx, namespace="o")}]}
-    p = tmp_path / name
-    p.write_text(json.dumps(doc))
-    return str(p)
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """Emulator + stand-in, the module's process state isolated (proxied_qdrant.isolate_kubernetes_client)."""
+    isolate_kubernetes_client(monkeypatch, tmp_path)
+    with proxied_standin(tmp_path, api_key=KEY, read_only_api_key=RO_KEY) as e:
+        yield e
 
 
-def b64(data):
-    return base64.b64encode(data if isinstance(data, bytes) else data.encode()).decode()
+def proxy_params(**proxy):
+    opts = dict((k, None) for k in K.kubernetes_proxy_options())
+    opts.update(port="6333", scheme="http")
+    opts.update(proxy)
+    return dict(timeout=5, kubernetes_proxy=opts)
 
 
-def test_token_user_and_namespace_from_context(tmp_path):
-    kc = kubeconfig(tmp_path, {"token": "tok"}, context_extra={"namespace": "qdrant"})
-    t = K.load_kube_target(kubeconfig=kc)
-    assert t.server == "https://127.0.0.1:6443"
-    assert t.namespace == "qdrant" and t.context_name == "ctx"
-    assert t.headers == {"Authorization": "Bearer tok"}
-    assert "tok" in t.secrets
-    assert isinstance(t.ssl_context, ssl.SSLContext) and t.ssl_context.verify_mode == ssl.CERT_REQUIRED
+def test_kubernetes_proxy_takes_kubernetes_core_auth_options():
+    spec = qdrant_argument_spec()["kubernetes_proxy"]["options"]
+    for name, option in AUTH_ARG_SPEC.items():
+        assert spec[name] == option, name
+    assert set(spec) == set(AUTH_ARG_SPEC) | {"namespace", "service", "port", "scheme"}
+    assert spec["api_key"]["no_log"] and spec["password"]["no_log"]
 
 
-def test_explicit_context_and_namespace_win(tmp_path):
-    kc = kubeconfig(tmp_path, {"token": "tok"})
-    assert K.load_kube_target(kubeconfig=kc, context="other").namespace == "o"
-    assert K.load_kube_target(kubeconfig=kc, context="other", namespace="n").namespace == "n"
-    assert K.load_kube_target(kubeconfig=kc).namespace == "default"
-
-
-def test_token_file_relative_to_kubeconfig(tmp_path):
-    (tmp_path / "token").write_text("from-file\n")
-    kc = kubeconfig(tmp_path, {"tokenFile": "token"})
-    assert K.load_kube_target(kubeconfig=kc).headers["Authorization"] == "Bearer from-file"
-
-
-def test_basic_auth(tmp_path):
-    kc = kubeconfig(tmp_path, {"username": "admin", "password": "pw"})
-    t = K.load_kube_target(kubeconfig=kc)
-    assert t.headers["Authorization"] == "Basic " + b64("admin:pw")
-    assert "pw" in t.secrets
-
-
-def test_insecure_skip_tls_verify(tmp_path):
-    kc = kubeconfig(tmp_path, {"token": "t"}, cluster={"insecure-skip-tls-verify": True})
-    assert K.load_kube_target(kubeconfig=kc).ssl_context.verify_mode == ssl.CERT_NONE
-    kc2 = kubeconfig(tmp_path, {"token": "t"}, name="c2")
-    assert K.load_kube_target(kubeconfig=kc2, validate_certs=False).ssl_context.verify_mode == ssl.CERT_NONE
-
-
-def test_plain_http_server_has_no_context(tmp_path):
-    kc = kubeconfig(tmp_path, {"token": "t"}, cluster={"server": "http://127.0.0.1:8080/"})
-    t = K.load_kube_target(kubeconfig=kc)
-    assert t.ssl_context is None and t.server == "http://127.0.0.1:8080"
-
-
-@pytest.mark.parametrize("user,fragment", [
-    ({"exec": {"command": "gke-gcloud-auth-plugin"}}, "exec plugin"),
-    ({"auth-provider": {"name": "oidc"}}, "auth-provider plugin"),
-])
-def test_credential_plugins_are_refused_clearly(tmp_path, user, fragment):
-    with pytest.raises(QdrantError) as e:
-        K.load_kube_target(kubeconfig=kubeconfig(tmp_path, user))
-    assert fragment in str(e.value) and "does not support" in str(e.value)
-
-
-@pytest.mark.parametrize("mutate,fragment", [
-    (lambda p: p.write_text("{not: [valid"), "not valid YAML"),
-    (lambda p: p.write_text("just a string"), "is not a kubeconfig"),
-    (lambda p: p.write_text(json.dumps({"clusters": []})), "no current-context"),
-    (lambda p: p.write_text(json.dumps({"current-context": "x", "contexts": []})), "no context named 'x'"),
-])
-def test_broken_kubeconfigs(tmp_path, mutate, fragment):
-    p = tmp_path / "kc"
-    mutate(p)
-    with pytest.raises(QdrantError) as e:
-        K.load_kube_target(kubeconfig=str(p))
-    assert fragment in str(e.value)
-
-
-def test_missing_cluster_server_and_files(tmp_path):
-    with pytest.raises(QdrantError, match="no http"):
-        K.load_kube_target(kubeconfig=kubeconfig(tmp_path, {"token": "t"}, cluster={"server": "127.0.0.1"}))
-    with pytest.raises(QdrantError, match="certificate-authority file"):
-        K.load_kube_target(kubeconfig=kubeconfig(tmp_path, {"token": "t"},
-                                                 cluster={"certificate-authority": "nope.pem"}, name="k2"))
-    with pytest.raises(QdrantError, match="both the certificate and its key"):
-        K.load_kube_target(kubeconfig=kubeconfig(tmp_path, {"client-certificate-data": b64("x")}, name="k3"))
-    with pytest.raises(QdrantError, match="cannot read kubeconfig"):
-        K.load_kube_target(kubeconfig=str(tmp_path / "absent"))
-
-
-def test_kubeconfig_env_var(tmp_path, monkeypatch):
-    kc = kubeconfig(tmp_path, {"token": "env-tok"})
-    monkeypatch.setenv("KUBECONFIG", kc + ":" + str(tmp_path / "second"))
-    assert K.default_kubeconfig_path() == kc
-    assert K.load_kube_target().headers["Authorization"] == "Bearer env-tok"
-    monkeypatch.delenv("KUBECONFIG")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert K.default_kubeconfig_path() == str(tmp_path / ".kube" / "config")
-
-
-def test_service_proxy_url():
-    assert K.service_proxy_url("https://api:6443/", "qdrant", "qdrant", 6333) == \
-        "https://api:6443/api/v1/namespaces/qdrant/services/http:qdrant:6333/proxy"
-    assert K.service_proxy_url("https://api", "ns", "svc", "http", scheme="https") == \
-        "https://api/api/v1/namespaces/ns/services/https:svc:http/proxy"
+def test_service_proxy_path():
+    assert K.service_proxy_path("qdrant", "qdrant", 6333) == "/api/v1/namespaces/qdrant/services/http:qdrant:6333/proxy"
+    assert K.service_proxy_path("ns", "svc", "http", scheme="https") == "/api/v1/namespaces/ns/services/https:svc:http/proxy"
     for bad in (dict(namespace="a/b"), dict(service=""), dict(port="1:2"), dict(scheme="ftp")):
         kw = dict(namespace="ns", service="svc", port="6333", scheme="http")
         kw.update(bad)
         with pytest.raises(QdrantError):
-            K.service_proxy_url("https://api", **kw)
+            K.service_proxy_path(**kw)
 
 
-# ------------------------------------------------------------------ TLS against a tiny local API server
+def test_exec_plugin_kubeconfig_reaches_qdrant_through_the_service_proxy(env):
+    kc = env.exec_kubeconfig(namespace="qdrant")
+    client, secrets = K.client_from_params(proxy_params(kubeconfig=kc, service="qdrant"))
+    assert client.via_kubernetes_proxy
+    assert client.base_url == "%s/api/v1/namespaces/qdrant/services/http:qdrant:6333/proxy" % env.emu.url
+    assert env.token in secrets  # the exec plugin's token goes to no_log_values
+    assert env.token not in client.display_url and "Service qdrant/qdrant port 6333" in client.display_url
 
-@pytest.fixture
-def mtls_server(tls_material):
-    """HTTPS server that requires a client certificate signed by the test CA; answers 200 with the peer's CN."""
-    ca = tls_material["ca"]
+    root = client.request("GET", "/")
+    assert root.status == 200 and root.json()["version"] == "1.19.0"
+    anonymous = client.request("GET", "/collections")  # Qdrant's own refusal, body and all
+    assert anonymous.status == 401 and anonymous.text == "Must provide an API key or an Authorization bearer token"
+    assert client.request("GET", "/collections", credential=KEY).status == 200
+    # a JSON body travels through the proxy (without one the stand-in, like Qdrant, answers 400)
+    vectors = {"vectors": {"size": 4, "distance": "Dot"}}
+    created = client.request("PUT", "/collections/proxied", credential=KEY, body=vectors)
+    assert created.status == 200 and "proxied" in env.standin.collections
+    read_only_write = client.request("DELETE", "/collections/nope", credential=RO_KEY)
+    assert read_only_write.status == 403 and read_only_write.json()["status"]["error"].startswith("Forbidden:")
+    # the plugin really ran, as the exec protocol says (KUBERNETES_EXEC_INFO, args from the kubeconfig)
+    runs = env.exec_runs()
+    assert runs and runs[0] == {"apiVersion": "client.authentication.k8s.io/v1",
+                                "argv": ["get-token", "--cluster", "emulator"]}
+    assert ("GET", "/api/v1/namespaces/qdrant/services/http:qdrant:6333/proxy/collections") in env.proxy_requests()
+    # Qdrant saw the request (Authorization was the API server's; the key came in api-key)
+    assert ("GET", "/collections", 200) in env.standin.requests
 
-    class H(BaseHTTPRequestHandler):
+
+def test_a_redirect_is_returned_not_followed(env):
+    hits = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
         def log_message(self, *a):
             pass
 
         def do_GET(self):
-            cert = self.connection.getpeercert()
-            cn = dict(x[0] for x in cert["subject"]).get("commonName", "") if cert else ""
-            body = json.dumps({"cn": cn, "auth": self.headers.get("Authorization")}).encode()
+            hits.append(self.path)
             self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
 
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(tls_material["certfile"], tls_material["keyfile"])
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    ca.configure_trust(ctx)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    th = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    th.start()
-    yield "https://127.0.0.1:%d" % srv.server_address[1]
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        client, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(), namespace="qdrant",
+                                                             service="qdrant"))
+        env.emu.inject_fault("GET", "/proxy/collections$", status=307,
+                             headers={"Location": "http://127.0.0.1:%d/steal" % srv.server_address[1]})
+        resp = client.request("GET", "/collections", credential=KEY)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert resp.status == 307 and resp.location.endswith("/steal")
+    assert hits == []
+
+
+def test_namespace_defaults_to_the_context_namespace_then_default(env):
+    c, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(namespace="qdrant"), service="qdrant"))
+    assert "/namespaces/qdrant/" in c.base_url
+    c, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(name="k2"), service="qdrant"))
+    assert "/namespaces/default/" in c.base_url
+    c, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(name="k3", namespace="qdrant"),
+                                                    namespace="other", service="qdrant"))
+    assert "/namespaces/other/" in c.base_url
+
+
+def test_several_kubeconfig_files_are_merged(env, tmp_path):
+    """``a:b`` as KUBECONFIG: clusters and contexts from one file, the (exec) user from the other."""
+    doc = yaml.safe_load(open(env.exec_kubeconfig(namespace="qdrant")))
+    users = {"apiVersion": "v1", "kind": "Config", "users": doc.pop("users")}
+    (tmp_path / "clusters.yaml").write_text(yaml.safe_dump(doc))
+    (tmp_path / "users.yaml").write_text(yaml.safe_dump(users))
+    kc = "%s:%s" % (tmp_path / "clusters.yaml", tmp_path / "users.yaml")
+    client, _secrets = K.client_from_params(proxy_params(kubeconfig=kc, service="qdrant"))
+    assert client.request("GET", "/collections", credential=KEY).status == 200
+
+
+def test_k8s_auth_environment_like_kubernetes_core(env, tmp_path, monkeypatch):
+    """K8S_AUTH_KUBECONFIG and K8S_AUTH_CONTEXT choose the file and a context that is not the current one."""
+    doc = yaml.safe_load(open(env.token_kubeconfig(namespace="qdrant")))
+    doc["users"].append({"name": "stale", "user": {"token": "expired-token"}})
+    doc["contexts"].append({"name": "stale", "context": {"cluster": "emulator", "user": "stale"}})
+    doc["current-context"] = "stale"
+    (tmp_path / "two-contexts").write_text(yaml.safe_dump(doc))
+    monkeypatch.setenv("K8S_AUTH_KUBECONFIG", str(tmp_path / "two-contexts"))
+    with pytest.raises(QdrantError, match="HTTP 401"):
+        K.client_from_params(proxy_params(service="qdrant"))
+    monkeypatch.setenv("K8S_AUTH_CONTEXT", "emulator")
+    client, _secrets = K.client_from_params(proxy_params(service="qdrant"))
+    assert "/namespaces/qdrant/" in client.base_url
+    assert client.request("GET", "/collections", credential=KEY).status == 200
+
+
+def test_host_api_key_and_ca_cert_without_kubeconfig(env, tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(env.emu.ca_pem)
+    client, secrets = K.client_from_params(proxy_params(host=env.emu.url, api_key=env.token, ca_cert=str(ca),
+                                                        namespace="qdrant", service="qdrant"))
+    assert env.token in secrets
+    assert client.request("GET", "/collections", credential=KEY).status == 200
+
+
+def test_api_server_certificate_is_verified_unless_told_not_to(env):
+    doc = env.emu.kubeconfig(namespace="qdrant")
+    del doc["clusters"][0]["cluster"]["certificate-authority-data"]
+    with pytest.raises(QdrantError) as e:
+        K.client_from_params(proxy_params(kubeconfig=doc, service="qdrant"))
+    assert "CERTIFICATE_VERIFY_FAILED" in str(e.value) and env.token not in str(e.value)
+    client, secrets = K.client_from_params(proxy_params(kubeconfig=doc, service="qdrant", validate_certs=False))
+    assert env.token in secrets  # from the inline kubeconfig, as kubernetes.core redacts it
+    assert client.request("GET", "/collections", credential=KEY).status == 200
+
+
+def test_an_unusable_inline_kubeconfig_error_carries_its_secrets(env):
+    doc = env.emu.kubeconfig(namespace="qdrant")
+    with pytest.raises(QdrantError) as e:
+        K.client_from_params(proxy_params(kubeconfig=doc, context="no-such-context", service="qdrant"))
+    assert "no-such-context" in str(e.value) and env.token not in str(e.value)
+    assert env.token in e.value.secrets  # qdrant_check adds them to no_log_values before it fails
+
+
+def test_wrong_kubernetes_token_is_a_clear_error_without_the_token(env):
+    with pytest.raises(QdrantError) as e:
+        K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(token="not-the-token-4f1e"),
+                                          service="qdrant"))
+    assert "HTTP 401" in str(e.value) and "not-the-token-4f1e" not in str(e.value)
+    assert env.standin.requests == []
+
+
+def test_missing_kubeconfig_is_a_clear_error(env, tmp_path):
+    with pytest.raises(QdrantError) as e:
+        K.client_from_params(proxy_params(kubeconfig=str(tmp_path / "absent"), service="qdrant"))
+    assert "kubernetes_proxy" in str(e.value) and "Traceback" not in str(e.value)
+
+
+def test_transport_failures_are_qdrant_errors(env):
+    client, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(), namespace="qdrant",
+                                                         service="qdrant"))
+    env.emu.inject_fault("GET", "/proxy/slow$", status=None, delay=1.5)
+    with pytest.raises(QdrantError, match=r"no answer within 0\.5 s \(timeout\)"):
+        client.request("GET", "/slow", timeout=0.5)
+    env.emu.stop()
+    with pytest.raises(QdrantError, match="cannot connect"):
+        client.request("GET", "/")
+
+
+def test_a_service_without_endpoints_answers_with_its_status(env):
+    env.emu.unregister_service_backend("qdrant", "qdrant", 6333)
+    client, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(), namespace="qdrant",
+                                                         service="qdrant"))
+    resp = client.request("GET", "/livez")
+    assert resp.status == 503 and "no endpoints available" in resp.text
+
+
+# ------------------------------------------------------------------ proxy-url (an HTTP CONNECT proxy)
+
+class _ConnectProxy(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+    def do_CONNECT(self):
+        self.server.tunnels.append(self.path)
+        host, port = self.path.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)), timeout=10)
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        conns = [self.connection, upstream]
+        try:
+            while True:
+                readable, _w, _x = select.select(conns, [], [], 10)
+                if not readable:
+                    break
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    (upstream if sock is self.connection else self.connection).sendall(data)
+        finally:
+            upstream.close()
+
+
+@pytest.fixture
+def connect_proxy():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _ConnectProxy)
+    srv.daemon_threads = True
+    srv.tunnels = []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
     srv.shutdown()
     srv.server_close()
 
 
-def test_client_certificate_data_and_ca_data(tmp_path, tls_material, mtls_server):
-    ca = tls_material["ca"]
-    client = ca.issue_cert("kube-admin", common_name="kube-admin")
-    kc = kubeconfig(tmp_path, {
-        "client-certificate-data": b64(client.cert_chain_pems[0].bytes()),
-        "client-key-data": b64(client.private_key_pem.bytes()),
-    }, cluster={"server": mtls_server, "certificate-authority-data": b64(ca.cert_pem.bytes())})
-    t = K.load_kube_target(kubeconfig=kc)
-    assert not list(tmp_path.glob("qdrant-kube-*"))
-    c = K.QdrantClient(mtls_server, timeout=3, ssl_context=t.ssl_context, base_headers=t.headers,
-                       via_kubernetes_proxy=True)
-    resp = c.request("GET", "/x")
-    assert resp.status == 200 and resp.json()["cn"] == "kube-admin"
-    assert client.private_key_pem.bytes().decode().strip() in t.secrets
+def test_kubeconfig_proxy_url_is_used(env, connect_proxy):
+    doc = env.emu.kubeconfig(namespace="qdrant")
+    doc["clusters"][0]["cluster"]["proxy-url"] = "http://127.0.0.1:%d" % connect_proxy.server_address[1]
+    client, _secrets = K.client_from_params(proxy_params(kubeconfig=doc, service="qdrant"))
+    assert client.request("GET", "/collections", credential=KEY).status == 200
+    assert connect_proxy.tunnels and set(connect_proxy.tunnels) == {"127.0.0.1:%d" % env.emu.port}
 
 
-def test_client_certificate_files_and_ca_file(tmp_path, tls_material, mtls_server):
-    ca = tls_material["ca"]
-    client = ca.issue_cert("file-user", common_name="file-user")
-    client.cert_chain_pems[0].write_to_path(str(tmp_path / "c.crt"))
-    client.private_key_pem.write_to_path(str(tmp_path / "c.key"))
-    kc = kubeconfig(tmp_path, {"client-certificate": "c.crt", "client-key": "c.key"},
-                    cluster={"server": mtls_server, "certificate-authority": tls_material["ca_pem"]})
-    t = K.load_kube_target(kubeconfig=kc)
-    resp = K.QdrantClient(mtls_server, timeout=3, ssl_context=t.ssl_context).request("GET", "/")
-    assert resp.json()["cn"] == "file-user"
+# ------------------------------------------------------------------ without the kubernetes library
 
-
-def test_without_client_certificate_the_handshake_fails(tmp_path, tls_material, mtls_server):
-    kc = kubeconfig(tmp_path, {"token": "t"}, cluster={"server": mtls_server,
-                                                       "certificate-authority-data": b64(tls_material["ca"].cert_pem.bytes())})
-    t = K.load_kube_target(kubeconfig=kc)
-    with pytest.raises(QdrantError):
-        K.QdrantClient(mtls_server, timeout=3, ssl_context=t.ssl_context, base_headers=t.headers).request("GET", "/")
-
-
-def test_tls_server_name(tmp_path, tls_material, mtls_server):
-    ca = tls_material["ca"]
-    client = ca.issue_cert("n")
-    user = {"client-certificate-data": b64(client.cert_chain_pems[0].bytes()),
-            "client-key-data": b64(client.private_key_pem.bytes())}
-    good = kubeconfig(tmp_path, user, cluster={"server": mtls_server, "tls-server-name": "localhost",
-                                               "certificate-authority-data": b64(ca.cert_pem.bytes())}, name="g")
-    t = K.load_kube_target(kubeconfig=good)
-    assert K.QdrantClient(mtls_server, timeout=3, ssl_context=t.ssl_context).request("GET", "/").status == 200
-    bad = kubeconfig(tmp_path, user, cluster={"server": mtls_server, "tls-server-name": "api.example.test",
-                                              "certificate-authority-data": b64(ca.cert_pem.bytes())}, name="b")
-    t = K.load_kube_target(kubeconfig=bad)
-    with pytest.raises(QdrantError, match="certificate verification failed"):
-        K.QdrantClient(mtls_server, timeout=3, ssl_context=t.ssl_context).request("GET", "/")
-
-
-def test_client_from_params_direct_and_proxy(tmp_path):
-    c, secrets = K.client_from_params(dict(url="http://127.0.0.1:6333/", timeout=5, validate_certs=True))
-    assert c.base_url == "http://127.0.0.1:6333" and secrets == [] and not c.via_kubernetes_proxy
-    kc = kubeconfig(tmp_path, {"token": "tok"}, context_extra={"namespace": "qdrant"})
-    c, secrets = K.client_from_params(dict(timeout=5, validate_certs=True, kubernetes_proxy=dict(
-        kubeconfig=kc, context=None, namespace=None, service="qdrant", port="6333", scheme="http")))
-    assert c.base_url == "https://127.0.0.1:6443/api/v1/namespaces/qdrant/services/http:qdrant:6333/proxy"
-    assert c.via_kubernetes_proxy and secrets == ["tok"]
-    assert c.credential_headers("jwt", bearer=True) == {"api-key": "jwt"}
+def test_url_mode_needs_no_kubernetes_library(monkeypatch):
+    for name in [m for m in sys.modules if m == "kubernetes" or m.startswith("kubernetes.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "kubernetes", None)
+    client, secrets = K.client_from_params(dict(url="http://127.0.0.1:6333/", timeout=5, validate_certs=True))
+    assert client.base_url == "http://127.0.0.1:6333" and secrets == [] and not client.via_kubernetes_proxy
+    with pytest.raises(QdrantError) as e:
+        K.client_from_params(proxy_params(service="qdrant"))
+    assert "kubernetes>=24.2.0" in str(e.value) and "kubernetes_proxy" in str(e.value)

@@ -2,11 +2,8 @@
 import base64
 import dataclasses
 import json
-import threading
+import sys
 import time
-import urllib.error
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -14,7 +11,6 @@ from ansible_collections.peekoff.qdrant.plugins.modules import qdrant_check
 
 KEY = "unit-full-key-5f2b8c0e"
 RO_KEY = "unit-read-only-key-a81d77"
-K8S_TOKEN = "k8s-bearer-token-0b9e41"
 
 BASE_CHECKS = ["liveness", "readiness", "version", "no_credential_refused", "wrong_key_refused",
                "wrong_key_bearer_refused", "full_key_reads", "full_key_writes", "full_key_bearer_writes"]
@@ -368,135 +364,45 @@ def test_negative_wait_timeout(run_module):
 
 
 # ------------------------------------------------------------------ through the Kubernetes API proxy
-
-class _FakeApiServer:
-    """A tiny API server: checks the bearer token, strips Authorization and forwards
-    /api/v1/namespaces/<ns>/services/<scheme>:<svc>:<port>/proxy/<rest> to a backend URL."""
-
-    def __init__(self, backend_url, namespace="qdrant", service="qdrant", port="6333", tls=None):
-        self.backend_url = backend_url
-        self.prefix = "/api/v1/namespaces/%s/services/http:%s:%s/proxy" % (namespace, service, port)
-        self.seen = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def _do(self):
-                auth = self.headers.get("Authorization")
-                outer.seen.append((self.command, self.path, auth == "Bearer " + K8S_TOKEN,
-                                   self.headers.get("api-key") is not None))
-                if auth != "Bearer " + K8S_TOKEN:
-                    return self._reply(401, b'{"kind":"Status","code":401}', {"Content-Type": "application/json"})
-                if not self.path.startswith(self.server.prefix):
-                    return self._reply(404, b"not found", {})
-                rest = self.path[len(self.server.prefix):] or "/"
-                headers = dict((k, v) for k, v in self.headers.items()
-                               if k.lower() not in ("authorization", "host", "content-length", "connection"))
-                length = int(self.headers.get("Content-Length") or 0)
-                data = self.rfile.read(length) if length else None
-                req = urllib.request.Request(outer.backend_url + rest, data=data, method=self.command,
-                                             headers=headers)
-                try:
-                    resp = urllib.request.urlopen(req, timeout=5)
-                    status, body, rh = resp.status, resp.read(), resp.headers
-                except urllib.error.HTTPError as e:
-                    status, body, rh = e.code, e.read(), e.headers
-                self._reply(status, body, {"Content-Type": rh.get("Content-Type", "text/plain")})
-
-            def _reply(self, status, body, headers):
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _do
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.prefix = self.prefix
-        if tls:
-            import ssl
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*tls)
-            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
+# kubernetes_proxy is built by kubernetes.core's get_api_client (module_utils/qdrant_kube.py); the API server is
+# the emulator, the stand-in the backend of its Service qdrant/qdrant (tests/support/proxied_qdrant.py).
 
 @pytest.fixture
-def apiserver_factory():
-    made = []
+def proxied(tmp_path, monkeypatch):
+    from proxied_qdrant import isolate_kubernetes_client, proxied_standin
 
-    def _make(*a, **kw):
-        srv = _FakeApiServer(*a, **kw)
-        made.append(srv)
-        return srv
-    yield _make
-    for srv in made:
-        srv.stop()
+    isolate_kubernetes_client(monkeypatch, tmp_path)
+    with proxied_standin(tmp_path, api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True) as env:
+        yield env
 
 
-def write_kubeconfig(path, server, user, cluster_extra=None, namespace="qdrant"):
-    cluster = dict(server=server)
-    cluster.update(cluster_extra or {})
-    doc = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "test",
-        "clusters": [{"name": "c", "cluster": cluster}],
-        "users": [{"name": "u", "user": user}],
-        "contexts": [{"name": "test", "context": {"cluster": "c", "user": "u", "namespace": namespace}}],
-    }
-    path.write_text(json.dumps(doc))  # JSON is YAML
-    return str(path)
-
-
-def test_through_kubernetes_proxy_passes_with_keys_in_api_key_header(run_module, secured, apiserver_factory,
-                                                                     tmp_path, tls_material):
-    api = apiserver_factory(secured.url, tls=(tls_material["certfile"], tls_material["keyfile"]))
-    ca_data = base64.b64encode(open(tls_material["ca_pem"], "rb").read()).decode()
-    kc = write_kubeconfig(tmp_path / "kubeconfig", api.url, {"token": K8S_TOKEN},
-                          {"certificate-authority-data": ca_data})
+def test_through_kubernetes_proxy_with_an_exec_plugin_passes_every_check(run_module, proxied):
+    kc = proxied.exec_kubeconfig(namespace="qdrant")
     args = dict(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, wait_timeout=0.5, timeout=3,
                 kubernetes_proxy=dict(kubeconfig=kc, service="qdrant", port="6333"))
-    failed, result = run_module(qdrant_check.main, args, secrets=[K8S_TOKEN])
+    failed, result = run_module(qdrant_check.main, args, secrets=[proxied.token])
     assert not failed, result.get("msg")
     assert [c["name"] for c in result["checks"]] == PROXY_CHECKS  # no Bearer probes through the API server
     assert "/api/v1/namespaces/qdrant/services/http:qdrant:6333/proxy" in result["url"]
-    assert all(ok for _method, _path, ok, _has_key in api.seen)  # the Kubernetes credential went with every request
-    # The Qdrant credentials travelled in api-key (Authorization is the API server's): the JWT checks pass
-    # only because tokens went in api-key.
-    assert any(has_key for _method, _path, _ok, has_key in api.seen)
+    assert proxied.exec_runs()  # the credential came from the exec plugin
+    # every probe went through the API server's service proxy; the JWT checks pass only because the tokens
+    # travelled in api-key (the API server strips Authorization)
+    assert len(proxied.proxy_requests()) == len(proxied.standin.requests) > len(PROXY_CHECKS)
 
 
-def test_kubernetes_proxy_wrong_token_fails(run_module, secured, apiserver_factory, tmp_path):
-    api = apiserver_factory(secured.url)
-    kc = write_kubeconfig(tmp_path / "kubeconfig", api.url, {"token": "wrong"})
+def test_kubernetes_proxy_wrong_token_fails_clearly(run_module, proxied):
+    kc = proxied.token_kubeconfig(token="wrong-k8s-token-77a1")
     args = dict(api_key=KEY, wait_timeout=0, kubernetes_proxy=dict(kubeconfig=kc, service="qdrant"))
-    failed, result = run_module(qdrant_check.main, args)
-    assert failed and "liveness" in result["failed_checks"]
-    assert secured.requests == []
+    failed, result = run_module(qdrant_check.main, args, secrets=["wrong-k8s-token-77a1"])
+    assert failed and "HTTP 401" in result["msg"] and "Kubernetes API" in result["msg"]
+    assert proxied.standin.requests == []
 
 
-def test_kubernetes_proxy_exec_plugin_is_a_clear_error(run_module, tmp_path):
-    kc = write_kubeconfig(tmp_path / "kubeconfig", "https://127.0.0.1:6443",
-                          {"exec": {"command": "aws", "apiVersion": "client.authentication.k8s.io/v1"}})
-    failed, result = run_module(qdrant_check.main, dict(api_key=KEY, kubernetes_proxy=dict(kubeconfig=kc,
-                                                                                           service="qdrant")))
-    assert failed and "exec plugin" in result["msg"] and "not support" in result["msg"]
-    assert "Traceback" not in result["msg"]
-
-
-def test_kubernetes_proxy_missing_kubeconfig(run_module, tmp_path):
+def test_kubernetes_proxy_missing_kubeconfig(run_module, proxied, tmp_path):
     failed, result = run_module(qdrant_check.main, dict(api_key=KEY, kubernetes_proxy=dict(
         kubeconfig=str(tmp_path / "absent"), service="qdrant")))
-    assert failed and "cannot read kubeconfig" in result["msg"]
+    assert failed and "kubernetes_proxy: cannot use the Kubernetes API" in result["msg"]
+    assert "Traceback" not in result["msg"]
 
 
 # ------------------------------------------------------------ refusals must be Qdrant's own (false pass)
@@ -687,3 +593,13 @@ def test_client_cert_needs_https_and_a_key(run_module, secured, client_cert):
     assert failed and "client_cert and client_key need an https:// url" in result["msg"]
     failed, result = run_module(qdrant_check.main, args_for(secured, client_cert=client_cert))
     assert failed and "client_key" in result["msg"]
+
+
+def test_only_kubernetes_proxy_needs_the_kubernetes_library(run_module, secured, monkeypatch):
+    for name in [m for m in sys.modules if m == "kubernetes" or m.startswith("kubernetes.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "kubernetes", None)
+    failed, result = run_module(qdrant_check.main, args_for(secured))
+    assert not failed, result.get("msg")
+    failed, result = run_module(qdrant_check.main, dict(api_key=KEY, kubernetes_proxy=dict(service="qdrant")))
+    assert failed and "kubernetes>=24.2.0" in result["msg"] and "kubernetes_proxy" in result["msg"]
