@@ -496,3 +496,41 @@ def test_jwt_misbehaviour_switches(make):
     assert call(s, "GET", "/collections", bearer(jwt({"access": "r"}, secret="other")))[0] == 200
     assert call(s, "DELETE", "/collections/x", bearer(jwt({"access": "r"})))[0] == 200
     assert call(s, "GET", "/collections/other", bearer(jwt({"access": [{"collection": "a", "access": "r"}]})))[0] == 404
+
+
+def test_cluster_status_single_node_is_disabled(make):
+    # lib/storage/src/types.rs ClusterStatus::Disabled, serde tag "status", in helpers::time's envelope
+    s = make(api_key=KEY)
+    status, _headers, body = call(s, "GET", "/cluster", key(KEY))
+    assert status == 200 and json.loads(body)["result"] == {"status": "disabled"}
+
+
+def test_cluster_status_enabled_shape(make):
+    # lib/storage/src/types.rs ClusterInfo / RaftInfo / ConsensusThreadStatus; docs/redoc/master/openapi.json
+    s = make(api_key=KEY, read_only_api_key=RO_KEY, cluster_mode=True, cluster_peers=3, cluster_missing_peers=1,
+             cluster_send_failures=(2,))
+    status, _headers, body = call(s, "GET", "/cluster", key(RO_KEY))  # global read access is enough
+    assert status == 200
+    result = json.loads(body)["result"]
+    assert set(result) == {"status", "peer_id", "peers", "raft_info", "consensus_thread_status",
+                           "message_send_failures"}
+    assert result["status"] == "enabled" and result["peer_id"] == 1000
+    assert result["peers"] == {"1000": {"uri": "http://qdrant-0.qdrant-headless:6335/"},
+                               "1001": {"uri": "http://qdrant-1.qdrant-headless:6335/"}}
+    assert set(result["raft_info"]) == {"term", "commit", "pending_operations", "leader", "role", "is_voter"}
+    assert result["raft_info"]["leader"] == 1000 and result["raft_info"]["role"] == "Leader"
+    assert result["consensus_thread_status"]["consensus_thread_status"] == "working"
+    assert "last_update" in result["consensus_thread_status"]
+    assert list(result["message_send_failures"]) == ["http://qdrant-2.qdrant-headless:6335/"]
+    assert call(s, "GET", "/cluster")[::2] == (401, "Must provide an API key or an Authorization bearer token")
+
+
+def test_cluster_status_knobs(make):
+    s = make(api_key=KEY, cluster_mode=True, cluster_no_leader=True, cluster_consensus="stopped_with_err",
+             cluster_pending_operations=4)
+    result = json.loads(call(s, "GET", "/cluster", key(KEY))[2])["result"]
+    assert result["raft_info"]["leader"] is None and result["raft_info"]["pending_operations"] == 4
+    assert result["consensus_thread_status"]["consensus_thread_status"] == "stopped_with_err"
+    assert result["consensus_thread_status"]["err"]
+    with pytest.raises(ValueError, match="cluster_consensus"):
+        StandinConfig(cluster_mode=True, cluster_consensus="broken")

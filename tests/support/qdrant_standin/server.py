@@ -58,6 +58,13 @@ class StandinConfig:
     ready: bool = True                   # cluster mode: False -> /readyz answers 503 ...
     ready_after: Optional[float] = None  # ... until this many seconds after start() ...
     ready_after_requests: Optional[int] = None  # ... or until this many /readyz requests were answered 503
+    # --- cluster mode: GET /cluster as Qdrant v1.19.0 answers it (lib/storage/src/types.rs ClusterStatus) ---
+    cluster_peers: int = 3               # peers in the raft membership (PeerInfo map); this one is peer 0
+    cluster_missing_peers: int = 0       # this many peers (the highest) never joined: absent from `peers`
+    cluster_no_leader: bool = False      # raft_info.leader is null (election in progress, no quorum)
+    cluster_consensus: str = "working"   # consensus_thread_status: working | stopped | stopped_with_err
+    cluster_pending_operations: int = 0  # raft_info.pending_operations (operations not yet applied here)
+    cluster_send_failures: tuple = ()    # indexes of peers this peer cannot reach (message_send_failures)
     # --- things in front of Qdrant (a Gateway, a proxy) ---
     proxy_503_for: float = 0.0           # a proxy in front answers 503 "no healthy upstream" for this many seconds
     proxy_503_requests: int = 0          # ... or for this many requests
@@ -81,6 +88,9 @@ class StandinConfig:
                                       or self.ready_after_requests is not None):
             raise ValueError("a single-node Qdrant answers /readyz 200 as soon as its port is open: model a slow "
                              "start with startup_delay, or set cluster_mode=True for a peer catching up")
+        if self.cluster_consensus not in ("working", "stopped", "stopped_with_err"):
+            raise ValueError("cluster_consensus is one of working, stopped, stopped_with_err "
+                             "(ConsensusThreadStatus in lib/storage/src/types.rs)")
 
 
 # ----------------------------------------------------------------------------------------------- JWT
@@ -244,6 +254,8 @@ ROUTES = [
     Route("GET", "/dashboard", OPEN, "h_dashboard", prefix=True),
     Route("GET", "/metrics", GLOBAL_READ, "h_metrics"),
     Route("GET", "/telemetry", GLOBAL_READ, "h_telemetry"),
+    # src/actix/api/cluster_api.rs cluster_status: auth.check_global_access(AccessRequirements::new())
+    Route("GET", "/cluster", GLOBAL_READ, "h_cluster"),
     Route("GET", "/collections", AUTHENTICATED, "h_list_collections"),
     Route("GET", "/collections/{name}", COLLECTION_READ, "h_get_collection"),
     Route("GET", "/collections/{name}/exists", COLLECTION_READ, "h_collection_exists"),
@@ -520,6 +532,47 @@ class _Handler(BaseHTTPRequestHandler):
     def h_telemetry(self):
         self._ok({"id": "00000000-0000-0000-0000-000000000000",
                   "app": {"name": "qdrant", "version": self.cfg.version}})
+
+    # -- handlers: cluster
+    def h_cluster(self):
+        """GET /cluster: ``Dispatcher::cluster_status`` in the ``helpers::time`` envelope.
+
+        Shape from Qdrant v1.19.0 lib/storage/src/types.rs (serde): ``ClusterStatus`` is tagged by ``status``:
+        ``{"status": "disabled"}`` for a single node, else ``"enabled"`` with ``ClusterInfo`` flattened in:
+        ``peer_id``, ``peers`` (map peer id -> ``PeerInfo {uri}``), ``raft_info`` (``RaftInfo``: term, commit,
+        pending_operations, leader (nullable), role (``StateRole``: Leader/Follower/Candidate/PreCandidate,
+        nullable), is_voter), ``consensus_thread_status`` (``ConsensusThreadStatus`` tagged by
+        ``consensus_thread_status``: working + last_update, stopped, stopped_with_err + err) and
+        ``message_send_failures`` (map peer address -> ``MessageSendErrors {count, latest_error,
+        latest_error_timestamp}``). Cross-checked with docs/redoc/master/openapi.json ``ClusterStatus``."""
+        cfg = self.cfg
+        if not cfg.cluster_mode:
+            return self._ok({"status": "disabled"})
+        peer_ids = [1000 + i for i in range(cfg.cluster_peers)]
+
+        def uri(i):
+            return "http://qdrant-%d.qdrant-headless:6335/" % i
+
+        present = peer_ids[:max(0, cfg.cluster_peers - cfg.cluster_missing_peers)]
+        me = peer_ids[0]
+        leader = None if cfg.cluster_no_leader else me
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        thread = {"consensus_thread_status": cfg.cluster_consensus}
+        if cfg.cluster_consensus == "working":
+            thread["last_update"] = now
+        elif cfg.cluster_consensus == "stopped_with_err":
+            thread["err"] = "Failed to apply consensus operation"
+        failures = dict((uri(i), {"count": 7, "latest_error": "Failed to send message: transport error",
+                                  "latest_error_timestamp": now}) for i in cfg.cluster_send_failures)
+        self._ok({
+            "status": "enabled",
+            "peer_id": me,
+            "peers": dict((str(pid), {"uri": uri(i)}) for i, pid in enumerate(present)),
+            "raft_info": {"term": 2, "commit": 41, "pending_operations": cfg.cluster_pending_operations,
+                          "leader": leader, "role": "Candidate" if leader is None else "Leader", "is_voter": True},
+            "consensus_thread_status": thread,
+            "message_send_failures": failures,
+        })
 
     # -- handlers: collections
     def _missing(self, name):
