@@ -534,3 +534,46 @@ def test_cluster_status_knobs(make):
     assert result["consensus_thread_status"]["err"]
     with pytest.raises(ValueError, match="cluster_consensus"):
         StandinConfig(cluster_mode=True, cluster_consensus="broken")
+
+
+def test_snapshot_endpoints_follow_qdrants_shapes(make):
+    # src/actix/api/snapshot_api.rs create_snapshot / list_snapshots / get_snapshot / delete_collection_snapshot /
+    # upload_snapshot; SnapshotDescription {name, creation_time, size, checksum} (docs/redoc/master/openapi.json)
+    import hashlib
+    s = make(api_key=KEY, read_only_api_key=RO_KEY)
+    s.upsert("c", [{"id": 1, "vector": [1.0, 0.0], "payload": {"a": 1}}])
+    status, _h, body = call(s, "POST", "/collections/c/snapshots?wait=true", key(KEY))
+    desc = json.loads(body)["result"]
+    assert status == 200 and set(desc) == {"name", "creation_time", "size", "checksum"}
+    assert desc["name"].startswith("c-5381970470469335-") and desc["name"].endswith(".snapshot")
+    assert json.loads(call(s, "GET", "/collections/c/snapshots", key(RO_KEY))[2])["result"] == [desc]
+    req = urllib.request.Request(s.url + "/collections/c/snapshots/" + desc["name"], headers=key(RO_KEY))
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        data = resp.read()
+        assert resp.headers["Content-Type"] == "application/octet-stream"
+    assert hashlib.sha256(data).hexdigest() == desc["checksum"] and len(data) == desc["size"]
+    # the read-only key may list and download, not create (check_collection_access write) nor upload (manage)
+    assert call(s, "POST", "/collections/c/snapshots", key(RO_KEY))[0] == 403
+    boundary = "b0undary"
+    form = (b"--b0undary\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"c.snapshot\"\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n" + data + b"\r\n--b0undary--\r\n")
+
+    def upload(k, query=""):
+        req = urllib.request.Request(s.url + "/collections/d/snapshots/upload?priority=snapshot" + query, data=form,
+                                     method="POST", headers=dict(key(k), **{
+                                         "Content-Type": "multipart/form-data; boundary=" + boundary}))
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    assert upload(RO_KEY) == (403, {"status": {"error": "Forbidden: Global manage access is required"}, "time": 0.0})
+    status, doc = upload(KEY, "&checksum=" + "0" * 64)
+    assert (status, doc["status"]["error"]) == (400, "Checksum mismatch: expected %s, actual %s" % (
+        desc["checksum"], "0" * 64))
+    assert upload(KEY, "&checksum=" + desc["checksum"])[1]["result"] is True
+    assert s.points("d") == {"1": {"a": 1}}
+    assert call(s, "DELETE", "/collections/c/snapshots/" + desc["name"], key(KEY))[0] == 200
+    assert json.loads(call(s, "GET", "/collections/c/snapshots/" + desc["name"], key(KEY))[2]) == {
+        "status": {"error": "Not found: Snapshot %s not found" % desc["name"]}, "time": 0.0}
