@@ -703,7 +703,6 @@ class _Handler(BaseHTTPRequestHandler):
             return self._ok({"hits": []})
         self._ok([dict(p, score=1.0, version=0) for p in points])
 
-
     def _scroll(self, coll, body):
         """POST .../points/scroll (ScrollRequest): ordered by id (numbers before UUIDs), ``limit`` (default 10),
         ``offset`` (first id of the page), ``with_payload`` (default true), ``with_vector`` (default false);
@@ -747,8 +746,8 @@ class _Handler(BaseHTTPRequestHandler):
             data = json.dumps({"format": "qdrant-standin-snapshot", "collection": name, "created": now,
                                "params": coll["params"], "points": list(coll["points"].values()),
                                "vectors": coll.get("vectors") or {}}, sort_keys=True).encode()
-            snap_name = "{0}-{1}-{2}.snapshot".format(name, SNAPSHOT_PEER_ID,
-                                                     time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(now)))
+            stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(now))
+            snap_name = "{0}-{1}-{2}.snapshot".format(name, SNAPSHOT_PEER_ID, stamp)
             desc = {"name": snap_name, "creation_time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)),
                     "size": len(data), "checksum": hashlib.sha256(data).hexdigest()}
             self._snapshots_of(name)[snap_name] = (desc, data)
