@@ -62,7 +62,8 @@ description:
     is one of the peers) and C(cluster_consensus) (C(consensus_thread_status) is C(working),
     C(raft_info.pending_operations) is 0 and C(message_send_failures) is empty; otherwise the observed text
     names the stopped thread, the peer with pending operations and the addresses of the peers it cannot
-    reach). The response shape is Qdrant v1.19.0's C(ClusterStatus) (lib/storage/src/types.rs)."
+    reach). A single-node answer or a refusal ends the wait at once. The response shape is Qdrant v1.19.0's
+    C(ClusterStatus) (lib/storage/src/types.rs)."
   - "Cluster limits: C(GET /cluster) describes the cluster as the peer that answers sees it (its own raft
     state and its failed sends to the others); the module does not yet ask every peer's C(/readyz)
     separately, so a peer that is a member but lags behind on its own shards is seen only through the
@@ -532,10 +533,12 @@ class QdrantChecker:
         attempts = 0
         while True:
             attempts += 1
-            observed = None
+            observed, final = None, False
             try:
                 resp = self.client.request("GET", "/cluster", credential=self.api_key)
                 observed = self._cluster_answer(resp)
+                # only "not up yet" answers are asked again; a refusal or a single-node answer is final
+                final = observed is not None and resp.status not in NOT_UP_STATUSES
             except QdrantError as e:
                 observed = str(e)
             if observed is None:
@@ -556,7 +559,7 @@ class QdrantChecker:
                         else:
                             check.result(True, summary[check.name])
                     return
-            elif self._remaining() <= 0:
+            elif final or self._remaining() <= 0:
                 for check in checks:
                     check.result(False, observed)
                 return

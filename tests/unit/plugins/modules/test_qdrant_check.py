@@ -722,7 +722,9 @@ def test_cluster_checks_not_run_without_expect_peers(run_module, standin_factory
 
 def test_single_node_with_cluster_checks_fails_clearly(run_module, standin_factory):
     s = standin_factory(api_key=KEY)  # {"result": {"status": "disabled"}, ...}
-    failed, result = run_module(qdrant_check.main, cluster_args(s, wait_timeout=0))
+    started = time.monotonic()
+    failed, result = run_module(qdrant_check.main, cluster_args(s, wait_timeout=30))
+    assert time.monotonic() - started < 10, "a single-node answer is final: no waiting for peers to appear"
     assert_fails_exactly(failed, result, CLUSTER_CHECKS)
     assert "single-node (cluster status disabled), but expect_peers=3" in by_name(result)["cluster_peers"]["observed"]
 
