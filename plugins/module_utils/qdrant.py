@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 import socket
 import ssl
@@ -74,6 +75,24 @@ def redact_url(url):
         return "<unparseable URL>"
     netloc = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def plain_http_host(url):
+    """The host of an http:// url that is not a loopback address (keys would cross the network in clear text),
+    else None."""
+    try:
+        parts = urlsplit(url or "")
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme != "http" or not host or host == "localhost" or host.endswith(".localhost"):
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return host
 
 
 def validate_base_url(url):
@@ -189,8 +208,14 @@ class QdrantClient:
             return {"Authorization": "Bearer %s" % credential}
         return {"api-key": credential}
 
-    def request(self, method, path, credential=None, bearer=False, body=None, timeout=None):
+    def request(self, method, path, credential=None, bearer=False, body=None, timeout=None, data=None,
+                content_type=None, content_length=None, sink=None):
         """Send one request and return a Response for every HTTP status (2xx-5xx, and 3xx unfollowed).
+
+        ``body`` is sent as JSON. For anything else give ``data`` (bytes, or a file-like object with
+        ``content_length``) and its ``content_type`` (e.g. a multipart snapshot upload). With ``sink`` (a callable
+        taking bytes), a 2xx body is handed to it in chunks instead of being kept (e.g. a snapshot download);
+        the Response then has an empty body.
 
         Raises QdrantError for failures below HTTP (refused connection, TLS, timeout), naming the URL without
         secrets.
@@ -199,10 +224,13 @@ class QdrantClient:
         headers = {"Accept": "application/json, text/plain;q=0.9, */*;q=0.1"}
         headers.update(self._base_headers)
         headers.update(self.credential_headers(credential, bearer=bearer))
-        data = None
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
+        elif data is not None:
+            headers["Content-Type"] = content_type or "application/octet-stream"
+            if content_length is not None:
+                headers["Content-Length"] = str(content_length)
         timeout = self.timeout if timeout is None else timeout
         where = "%s %s" % (method, redact_url(url))
         req = Request(http_agent=USER_AGENT, follow_redirects="none", use_netrc=False)
@@ -210,6 +238,10 @@ class QdrantClient:
             resp = req.open(method, url, data=data, headers=headers, timeout=timeout, context=self._ssl_context,
                             use_proxy=True)
             try:
+                if sink is not None and 200 <= resp.status < 300:
+                    for chunk in iter(lambda: resp.read(1024 * 1024), b""):
+                        sink(chunk)
+                    return Response(resp.status, dict(resp.headers.items()), b"", url)
                 return Response(resp.status, dict(resp.headers.items()), resp.read(), url)
             finally:
                 resp.close()

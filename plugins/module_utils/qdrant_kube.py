@@ -130,18 +130,26 @@ class KubernetesProxyClient(QdrantClient):
                 headers[setting["key"]] = setting["value"]
         return headers
 
-    def request(self, method, path, credential=None, bearer=False, body=None, timeout=None):
-        """Send one request through the service proxy; a Response for every HTTP status, QdrantError below HTTP."""
+    def request(self, method, path, credential=None, bearer=False, body=None, timeout=None, data=None,
+                content_type=None, content_length=None, sink=None):
+        """Send one request through the service proxy; a Response for every HTTP status, QdrantError below HTTP.
+
+        The arguments mean what they mean for ``QdrantClient.request`` (``data``/``content_type``/``content_length``
+        for a raw or streamed upload, ``sink`` to stream a 2xx body, e.g. a snapshot download).
+        """
         import urllib3
 
         url = self.base_url + path
         where = "%s %s" % (method, redact_url(url))
         timeout = self.timeout if timeout is None else timeout
         headers = {"Accept": "application/json, text/plain;q=0.9, */*;q=0.1"}
-        data = None
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
+        elif data is not None:
+            headers["Content-Type"] = content_type or "application/octet-stream"
+            if content_length is not None:
+                headers["Content-Length"] = str(content_length)
         try:
             headers.update(self._kubernetes_headers())
         except Exception as e:  # noqa: BLE001 - an exec plugin or token refresh failing; never a traceback
@@ -149,8 +157,18 @@ class KubernetesProxyClient(QdrantClient):
         headers.update(self.credential_headers(credential, bearer=bearer))
         try:
             resp = self._api_client.rest_client.pool_manager.request(
-                method, url, body=data, headers=headers, redirect=False, retries=False, preload_content=True,
+                method, url, body=data, headers=headers, redirect=False, retries=False, preload_content=sink is None,
                 timeout=urllib3.Timeout(connect=timeout, read=timeout))
+            if sink is not None:
+                try:
+                    if 200 <= resp.status < 300:
+                        for chunk in resp.stream(1024 * 1024):
+                            sink(chunk)
+                        return Response(resp.status, dict(resp.headers.items()), b"", url)
+                    payload = resp.read()
+                finally:
+                    resp.release_conn()
+                return Response(resp.status, dict(resp.headers.items()), payload, url)
         except urllib3.exceptions.NewConnectionError as e:  # a ConnectTimeoutError subclass: check it first
             raise QdrantError("%s: cannot connect: %s" % (where, _reason(e)))
         except urllib3.exceptions.TimeoutError:

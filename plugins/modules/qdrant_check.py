@@ -55,6 +55,19 @@ description:
     travels in C(api-key) and the Bearer checks (C(wrong_key_bearer_refused), C(full_key_bearer_writes),
     C(read_only_key_bearer_reads), C(read_only_key_bearer_refused_writes)) are not run: they are not
     applicable there and do not appear in RV(checks)."
+  - "With O(expect_peers) (cluster mode), one C(GET /cluster) with O(api_key), polled within the same
+    O(wait_timeout) while peers join and catch up, answers three checks: C(cluster_peers) (cluster status
+    C(enabled) and exactly O(expect_peers) entries in C(peers); a single-node Qdrant answers
+    C({\"status\": \"disabled\"}) and fails it, saying so), C(cluster_leader) (C(raft_info.leader) is set and
+    is one of the peers) and C(cluster_consensus) (C(consensus_thread_status) is C(working),
+    C(raft_info.pending_operations) is 0 and C(message_send_failures) is empty; otherwise the observed text
+    names the stopped thread, the peer with pending operations and the addresses of the peers it cannot
+    reach). A single-node answer or a refusal ends the wait at once. The response shape is Qdrant v1.19.0's
+    C(ClusterStatus) (lib/storage/src/types.rs)."
+  - "Cluster limits: C(GET /cluster) describes the cluster as the peer that answers sees it (its own raft
+    state and its failed sends to the others); the module does not yet ask every peer's C(/readyz)
+    separately, so a peer that is a member but lags behind on its own shards is seen only through the
+    C(readiness) check of the address probed."
   - "Warnings (the module still passes): with O(jwt_rbac), when Qdrant accepts a token without C(exp) (Qdrant
     1.19 does; such a token never expires), and when O(api_key), the JWT signing secret, is shorter than 32
     bytes."
@@ -103,6 +116,12 @@ options:
         V(localhost)) are always accepted.
     type: bool
     default: false
+  expect_peers:
+    description:
+      - Qdrant runs in cluster mode (distributed deployment) with this many peers. Adds the checks
+        C(cluster_peers), C(cluster_leader) and C(cluster_consensus) from C(GET /cluster) (see the description).
+      - Must be 1 or more. Against a single-node Qdrant (cluster disabled) the cluster checks fail.
+    type: int
   expect_version:
     description:
       - Fail the C(version) check unless C(GET /) reports this version. A leading V(v) is ignored; V(1.19)
@@ -193,6 +212,14 @@ EXAMPLES = r"""
           namespace: qdrant
           service: qdrant
         api_key: "{{ qdrant_api_key }}"
+
+- name: Prove a three-peer cluster (all peers joined, a raft leader, consensus in sync)
+  peekoff.qdrant.qdrant_check:
+    url: https://qdrant.example.com
+    api_key: "{{ qdrant_api_key }}"
+    expect_peers: 3
+    wait_timeout: 300
+  delegate_to: localhost
 
 - name: Record the result without failing the play, e.g. for a report
   peekoff.qdrant.qdrant_check:
@@ -326,13 +353,15 @@ class QdrantChecker:
     """Runs the checks against a QdrantClient. Secrets stay in this object; reports carry none."""
 
     def __init__(self, client, api_key, read_only_api_key=None, jwt_rbac=False, wait_timeout=60.0,
-                 expect_version=None, on_secret=None, poll_interval=None):
+                 expect_version=None, on_secret=None, poll_interval=None, expect_peers=None):
         self.client = client
         self.api_key = api_key
         self.read_only_api_key = read_only_api_key
         self.jwt_rbac = jwt_rbac
         self.wait_timeout = max(0.0, float(wait_timeout))
         self.expect_version = expect_version
+        self.expect_peers = expect_peers
+        self.cluster = None  # the last ClusterInfo read from GET /cluster (expect_peers)
         self.on_secret = on_secret or (lambda value: None)
         self.poll_interval = READY_POLL_INTERVAL if poll_interval is None else poll_interval
         self.checks = []
@@ -489,6 +518,99 @@ class QdrantChecker:
             return check.result(False, "version %s" % self.version)
         check.result(True, "version %s" % self.version)
 
+    # -- checks: cluster (expect_peers), polled within the same wait_timeout while peers join and catch up
+    def _cluster_problems(self, info):
+        """Problems of a ClusterInfo (Qdrant v1.19.0 lib/storage/src/types.rs) as {check name: observed}."""
+        problems = {}
+        peers = info.get("peers") if isinstance(info.get("peers"), dict) else {}
+        raft = info.get("raft_info") if isinstance(info.get("raft_info"), dict) else {}
+        failures = info.get("message_send_failures") if isinstance(info.get("message_send_failures"), dict) else {}
+        if len(peers) != self.expect_peers:
+            problems["cluster_peers"] = "%d peer(s) in the cluster, %d expected: %s" % (
+                len(peers), self.expect_peers,
+                ("%d missing" % (self.expect_peers - len(peers)) if len(peers) < self.expect_peers
+                 else "%d more than expected" % (len(peers) - self.expect_peers)))
+        leader = raft.get("leader")
+        if leader is None:
+            problems["cluster_leader"] = "no raft leader (raft_info.leader is null, role %s, term %s)" % (
+                raft.get("role"), raft.get("term"))
+        elif str(leader) not in peers:
+            problems["cluster_leader"] = "raft leader %s is not among the peers %s" % (leader, _peer_list(peers))
+        thread = info.get("consensus_thread_status")
+        thread = thread if isinstance(thread, dict) else {}
+        lagging = []
+        if thread.get("consensus_thread_status") != "working":
+            lagging.append("consensus thread of peer %s is %s%s" % (
+                info.get("peer_id"), thread.get("consensus_thread_status"),
+                (": %s" % str(thread.get("err"))[:120]) if thread.get("err") else ""))
+        pending = raft.get("pending_operations")
+        if pending != 0:
+            lagging.append("peer %s has %s consensus operation(s) pending (commit %s)" % (
+                info.get("peer_id"), pending, raft.get("commit")))
+        if failures:
+            lagging.append("peer %s cannot reach %s" % (info.get("peer_id"), ", ".join(
+                "%s (%s failed sends)" % (addr, (failures[addr] or {}).get("count")) for addr in sorted(failures))))
+        if lagging:
+            problems["cluster_consensus"] = "; ".join(lagging)
+        return problems
+
+    def check_cluster(self, checks):
+        """GET /cluster with api_key until every cluster check passes or the wait_timeout deadline."""
+        attempts = 0
+        while True:
+            attempts += 1
+            observed, final = None, False
+            try:
+                resp = self.client.request("GET", "/cluster", credential=self.api_key)
+                observed = self._cluster_answer(resp)
+                # only "not up yet" answers are asked again; a refusal or a single-node answer is final
+                final = observed is not None and resp.status not in NOT_UP_STATUSES
+            except QdrantError as e:
+                observed = str(e)
+            if observed is None:
+                problems = self._cluster_problems(self.cluster)
+                if not problems or self._remaining() <= 0:
+                    peers = self.cluster.get("peers") or {}
+                    summary = {
+                        "cluster_peers": "%d peer(s): %s" % (len(peers), _peer_list(peers)),
+                        "cluster_leader": "raft leader peer %s (term %s)" % (
+                            (self.cluster.get("raft_info") or {}).get("leader"),
+                            (self.cluster.get("raft_info") or {}).get("term")),
+                        "cluster_consensus": "consensus thread working, 0 operations pending, every peer reachable",
+                    }
+                    for check in checks:
+                        if check.name in problems:
+                            check.result(False, problems[check.name] + (
+                                " (after %d attempt(s) within %s s)" % (attempts, _num(self.wait_timeout))))
+                        else:
+                            check.result(True, summary[check.name])
+                    return
+            elif final or self._remaining() <= 0:
+                for check in checks:
+                    check.result(False, observed)
+                return
+            time.sleep(min(self.poll_interval, max(0.0, self._remaining())))
+
+    def _cluster_answer(self, resp):
+        """None when resp is an enabled ClusterStatus (kept in self.cluster), else what to report."""
+        if resp.status != 200:
+            return "GET /cluster: %s" % self._answer(resp)
+        try:
+            doc = resp.json()
+        except QdrantError as e:
+            return "GET /cluster: %s" % e
+        result = doc.get("result") if isinstance(doc, dict) else None
+        status = result.get("status") if isinstance(result, dict) else None
+        if status == "disabled":
+            return ("GET /cluster: Qdrant runs single-node (cluster status disabled), but expect_peers=%d asks for "
+                    "a cluster; enable cluster mode (QDRANT__CLUSTER__ENABLED=true) or drop expect_peers"
+                    % self.expect_peers)
+        if status != "enabled" or not isinstance(result.get("peers"), dict) \
+                or not isinstance(result.get("raft_info"), dict):
+            return "GET /cluster: %s: not Qdrant's cluster status" % resp.describe()
+        self.cluster = result
+        return None
+
     # -- checks: keys
     def check_no_credential(self, check):
         self._refused(check, self.client.request("GET", "/collections"), 401, text=QDRANT_NO_CREDENTIAL)
@@ -636,6 +758,14 @@ class QdrantChecker:
                 ("jwt_manage_token_writes", "HTTP 200, result false for DELETE of a missing collection with a "
                  "manage token (access m)", lambda c: self._writes(c, self._token("m"), bearer=True)),
             ]
+        if self.expect_peers is not None:
+            plan += [
+                ("cluster_peers", "GET /cluster with api_key: cluster enabled with exactly %d peers"
+                 % self.expect_peers, None),
+                ("cluster_leader", "GET /cluster: a raft leader that is one of the peers", None),
+                ("cluster_consensus", "GET /cluster: consensus thread working, no pending consensus operations, "
+                 "no failed sends to any peer", None),
+            ]
         return plan
 
     def run(self):
@@ -644,6 +774,10 @@ class QdrantChecker:
         checks = [self._check(step[0], step[1]) for step in plan]
         for index, (check, step) in enumerate(zip(checks, plan)):
             func = step[2]
+            if func is None:  # the cluster checks, answered together by one GET /cluster
+                if check.name == "cluster_peers":
+                    self.check_cluster(checks[index:index + 3])
+                continue
             try:
                 self._run(check, func)
             except Unreachable as e:
@@ -657,6 +791,11 @@ class QdrantChecker:
     @property
     def failed(self):
         return [c for c in self.checks if not c.passed]
+
+
+def _peer_list(peers):
+    return ", ".join("%s (%s)" % (pid, (peers[pid] or {}).get("uri") if isinstance(peers[pid], dict) else "?")
+                     for pid in sorted(peers, key=str)) or "none"
 
 
 def _describe_not_up(resp):
@@ -740,6 +879,7 @@ def main():
         wait_timeout=dict(type="float", default=60.0),
         expect_version=dict(type="str"),
         allow_plain_http=dict(type="bool", default=False),
+        expect_peers=dict(type="int"),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -757,6 +897,9 @@ def main():
         module.fail_json(msg="timeout must be a positive number of seconds", **result)
     if params["wait_timeout"] < 0:
         module.fail_json(msg="wait_timeout must be 0 or more seconds", **result)
+    if params["expect_peers"] is not None and params["expect_peers"] < 1:
+        module.fail_json(msg="expect_peers must be the number of Qdrant peers (1 or more), got %d"
+                             % params["expect_peers"], **result)
     if params["read_only_api_key"] and params["read_only_api_key"] == params["api_key"]:
         module.fail_json(msg="read_only_api_key is the same as api_key: the read-only key would have full rights; "
                              "give Qdrant a different read-only key", **result)
@@ -794,6 +937,7 @@ def main():
         jwt_rbac=params["jwt_rbac"],
         wait_timeout=params["wait_timeout"],
         expect_version=params["expect_version"],
+        expect_peers=params["expect_peers"],
         on_secret=module.no_log_values.add,
     )
     checker.run()

@@ -496,3 +496,84 @@ def test_jwt_misbehaviour_switches(make):
     assert call(s, "GET", "/collections", bearer(jwt({"access": "r"}, secret="other")))[0] == 200
     assert call(s, "DELETE", "/collections/x", bearer(jwt({"access": "r"})))[0] == 200
     assert call(s, "GET", "/collections/other", bearer(jwt({"access": [{"collection": "a", "access": "r"}]})))[0] == 404
+
+
+def test_cluster_status_single_node_is_disabled(make):
+    # lib/storage/src/types.rs ClusterStatus::Disabled, serde tag "status", in helpers::time's envelope
+    s = make(api_key=KEY)
+    status, _headers, body = call(s, "GET", "/cluster", key(KEY))
+    assert status == 200 and json.loads(body)["result"] == {"status": "disabled"}
+
+
+def test_cluster_status_enabled_shape(make):
+    # lib/storage/src/types.rs ClusterInfo / RaftInfo / ConsensusThreadStatus; docs/redoc/master/openapi.json
+    s = make(api_key=KEY, read_only_api_key=RO_KEY, cluster_mode=True, cluster_peers=3, cluster_missing_peers=1,
+             cluster_send_failures=(2,))
+    status, _headers, body = call(s, "GET", "/cluster", key(RO_KEY))  # global read access is enough
+    assert status == 200
+    result = json.loads(body)["result"]
+    assert set(result) == {"status", "peer_id", "peers", "raft_info", "consensus_thread_status",
+                           "message_send_failures"}
+    assert result["status"] == "enabled" and result["peer_id"] == 1000
+    assert result["peers"] == {"1000": {"uri": "http://qdrant-0.qdrant-headless:6335/"},
+                               "1001": {"uri": "http://qdrant-1.qdrant-headless:6335/"}}
+    assert set(result["raft_info"]) == {"term", "commit", "pending_operations", "leader", "role", "is_voter"}
+    assert result["raft_info"]["leader"] == 1000 and result["raft_info"]["role"] == "Leader"
+    assert result["consensus_thread_status"]["consensus_thread_status"] == "working"
+    assert "last_update" in result["consensus_thread_status"]
+    assert list(result["message_send_failures"]) == ["http://qdrant-2.qdrant-headless:6335/"]
+    assert call(s, "GET", "/cluster")[::2] == (401, "Must provide an API key or an Authorization bearer token")
+
+
+def test_cluster_status_knobs(make):
+    s = make(api_key=KEY, cluster_mode=True, cluster_no_leader=True, cluster_consensus="stopped_with_err",
+             cluster_pending_operations=4)
+    result = json.loads(call(s, "GET", "/cluster", key(KEY))[2])["result"]
+    assert result["raft_info"]["leader"] is None and result["raft_info"]["pending_operations"] == 4
+    assert result["consensus_thread_status"]["consensus_thread_status"] == "stopped_with_err"
+    assert result["consensus_thread_status"]["err"]
+    with pytest.raises(ValueError, match="cluster_consensus"):
+        StandinConfig(cluster_mode=True, cluster_consensus="broken")
+
+
+def test_snapshot_endpoints_follow_qdrants_shapes(make):
+    # src/actix/api/snapshot_api.rs create_snapshot / list_snapshots / get_snapshot / delete_collection_snapshot /
+    # upload_snapshot; SnapshotDescription {name, creation_time, size, checksum} (docs/redoc/master/openapi.json)
+    import hashlib
+    s = make(api_key=KEY, read_only_api_key=RO_KEY)
+    s.upsert("c", [{"id": 1, "vector": [1.0, 0.0], "payload": {"a": 1}}])
+    status, _h, body = call(s, "POST", "/collections/c/snapshots?wait=true", key(KEY))
+    desc = json.loads(body)["result"]
+    assert status == 200 and set(desc) == {"name", "creation_time", "size", "checksum"}
+    assert desc["name"].startswith("c-5381970470469335-") and desc["name"].endswith(".snapshot")
+    assert json.loads(call(s, "GET", "/collections/c/snapshots", key(RO_KEY))[2])["result"] == [desc]
+    req = urllib.request.Request(s.url + "/collections/c/snapshots/" + desc["name"], headers=key(RO_KEY))
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        data = resp.read()
+        assert resp.headers["Content-Type"] == "application/octet-stream"
+    assert hashlib.sha256(data).hexdigest() == desc["checksum"] and len(data) == desc["size"]
+    # the read-only key may list and download, not create (check_collection_access write) nor upload (manage)
+    assert call(s, "POST", "/collections/c/snapshots", key(RO_KEY))[0] == 403
+    boundary = "b0undary"
+    form = (b"--b0undary\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"c.snapshot\"\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n" + data + b"\r\n--b0undary--\r\n")
+
+    def upload(k, query=""):
+        req = urllib.request.Request(s.url + "/collections/d/snapshots/upload?priority=snapshot" + query, data=form,
+                                     method="POST", headers=dict(key(k), **{
+                                         "Content-Type": "multipart/form-data; boundary=" + boundary}))
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    assert upload(RO_KEY) == (403, {"status": {"error": "Forbidden: Global manage access is required"}, "time": 0.0})
+    status, doc = upload(KEY, "&checksum=" + "0" * 64)
+    assert (status, doc["status"]["error"]) == (400, "Checksum mismatch: expected %s, actual %s" % (
+        desc["checksum"], "0" * 64))
+    assert upload(KEY, "&checksum=" + desc["checksum"])[1]["result"] is True
+    assert s.points("d") == {"1": {"a": 1}}
+    assert call(s, "DELETE", "/collections/c/snapshots/" + desc["name"], key(KEY))[0] == 200
+    assert json.loads(call(s, "GET", "/collections/c/snapshots/" + desc["name"], key(KEY))[2]) == {
+        "status": {"error": "Not found: Snapshot %s not found" % desc["name"]}, "time": 0.0}

@@ -11,7 +11,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
-from urllib.parse import urlsplit
+from email import policy as email_policy
+from email.parser import BytesParser
+from urllib.parse import parse_qs, urlsplit
 
 from loopback import LoopbackService
 
@@ -58,6 +60,13 @@ class StandinConfig:
     ready: bool = True                   # cluster mode: False -> /readyz answers 503 ...
     ready_after: Optional[float] = None  # ... until this many seconds after start() ...
     ready_after_requests: Optional[int] = None  # ... or until this many /readyz requests were answered 503
+    # --- cluster mode: GET /cluster as Qdrant v1.19.0 answers it (lib/storage/src/types.rs ClusterStatus) ---
+    cluster_peers: int = 3               # peers in the raft membership (PeerInfo map); this one is peer 0
+    cluster_missing_peers: int = 0       # this many peers (the highest) never joined: absent from `peers`
+    cluster_no_leader: bool = False      # raft_info.leader is null (election in progress, no quorum)
+    cluster_consensus: str = "working"   # consensus_thread_status: working | stopped | stopped_with_err
+    cluster_pending_operations: int = 0  # raft_info.pending_operations (operations not yet applied here)
+    cluster_send_failures: tuple = ()    # indexes of peers this peer cannot reach (message_send_failures)
     # --- things in front of Qdrant (a Gateway, a proxy) ---
     proxy_503_for: float = 0.0           # a proxy in front answers 503 "no healthy upstream" for this many seconds
     proxy_503_requests: int = 0          # ... or for this many requests
@@ -75,12 +84,16 @@ class StandinConfig:
     jwt_leeway: int = JWT_LEEWAY         # seconds of grace after exp (a huge value accepts expired tokens)
     jwt_ignore_signature: bool = False   # accept tokens whatever secret signed them
     jwt_ignore_access: bool = False      # every valid token gets manage rights, whatever its access claim
+    corrupt_snapshot_downloads: bool = False  # snapshot downloads arrive with a flipped bit (checksum mismatch)
 
     def __post_init__(self):
         if not self.cluster_mode and (not self.ready or self.ready_after is not None
                                       or self.ready_after_requests is not None):
             raise ValueError("a single-node Qdrant answers /readyz 200 as soon as its port is open: model a slow "
                              "start with startup_delay, or set cluster_mode=True for a peer catching up")
+        if self.cluster_consensus not in ("working", "stopped", "stopped_with_err"):
+            raise ValueError("cluster_consensus is one of working, stopped, stopped_with_err "
+                             "(ConsensusThreadStatus in lib/storage/src/types.rs)")
 
 
 # ----------------------------------------------------------------------------------------------- JWT
@@ -213,6 +226,7 @@ GLOBAL_MANAGE = "global_manage"
 COLLECTION_READ = "collection_read"
 COLLECTION_WRITE = "collection_write"
 COLLECTION_EXTRAS_WRITE = "collection_extras_write"  # payload index: write().extras() (ops_checks.rs)
+COLLECTION_EXTRAS_READ = "collection_extras_read"  # list/download snapshots: extras() (src/common/collections.rs)
 
 
 @dataclasses.dataclass
@@ -244,6 +258,8 @@ ROUTES = [
     Route("GET", "/dashboard", OPEN, "h_dashboard", prefix=True),
     Route("GET", "/metrics", GLOBAL_READ, "h_metrics"),
     Route("GET", "/telemetry", GLOBAL_READ, "h_telemetry"),
+    # src/actix/api/cluster_api.rs cluster_status: auth.check_global_access(AccessRequirements::new())
+    Route("GET", "/cluster", GLOBAL_READ, "h_cluster"),
     Route("GET", "/collections", AUTHENTICATED, "h_list_collections"),
     Route("GET", "/collections/{name}", COLLECTION_READ, "h_get_collection"),
     Route("GET", "/collections/{name}/exists", COLLECTION_READ, "h_collection_exists"),
@@ -261,6 +277,14 @@ ROUTES = [
     Route("POST", "/collections/{name}/points/vectors/delete", COLLECTION_WRITE, "h_write_ack"),
     Route("POST", "/collections/{name}/points/batch", COLLECTION_WRITE, "h_write_ack"),
     Route("PUT", "/collections/{name}/index", COLLECTION_EXTRAS_WRITE, "h_write_ack"),
+    # Snapshots, Qdrant v1.19.0 src/actix/api/snapshot_api.rs; access as src/common/collections.rs
+    # do_list_snapshots / do_get_snapshot (extras), do_create_snapshot (write + extras), upload_snapshot
+    # (ActixAccessManage: global manage, checked before the multipart body is read).
+    Route("GET", "/collections/{name}/snapshots", COLLECTION_EXTRAS_READ, "h_list_snapshots"),
+    Route("POST", "/collections/{name}/snapshots", COLLECTION_EXTRAS_WRITE, "h_create_snapshot"),
+    Route("POST", "/collections/{name}/snapshots/upload", GLOBAL_MANAGE, "h_upload_snapshot"),
+    Route("GET", "/collections/{name}/snapshots/{snapshot}", COLLECTION_EXTRAS_READ, "h_get_snapshot"),
+    Route("DELETE", "/collections/{name}/snapshots/{snapshot}", COLLECTION_EXTRAS_WRITE, "h_delete_snapshot"),
 ] + [Route("POST", "/collections/{name}/" + p, COLLECTION_READ, "h_read_points") for p in READ_POSTS]
 
 
@@ -287,6 +311,8 @@ class _State:
         self.readyz_503 = 0
         self.proxy_503 = 0
         self.operation_id = 0
+        self.snapshots = {}  # collection -> {snapshot name: (SnapshotDescription, bytes)}
+        self.restores = []   # (collection, priority) of each upload-restore
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -420,6 +446,15 @@ class _Handler(BaseHTTPRequestHandler):
             if access.can_read_collection(name):
                 return None
             return "Forbidden: Access to collection {0} is required".format(name)
+        if requirement == COLLECTION_EXTRAS_READ:
+            # CollectionAccessView::meets_requirements: extras refused to a points-only (prw) token
+            if access.kind in ("manage", "read"):
+                return None
+            if not access.can_read_collection(name):
+                return "Forbidden: Access to collection {0} is required".format(name)
+            if access.rights.get(name) == "prw":
+                return "Forbidden: Only points access is allowed for collection {0}".format(name)
+            return None
         if requirement in (COLLECTION_WRITE, COLLECTION_EXTRAS_WRITE):
             # CollectionAccessView::meets_requirements: extras are checked before write
             # Access::check_collection_access: a global mode answers for itself (GlobalAccessMode::meets_requirements)
@@ -521,6 +556,47 @@ class _Handler(BaseHTTPRequestHandler):
         self._ok({"id": "00000000-0000-0000-0000-000000000000",
                   "app": {"name": "qdrant", "version": self.cfg.version}})
 
+    # -- handlers: cluster
+    def h_cluster(self):
+        """GET /cluster: ``Dispatcher::cluster_status`` in the ``helpers::time`` envelope.
+
+        Shape from Qdrant v1.19.0 lib/storage/src/types.rs (serde): ``ClusterStatus`` is tagged by ``status``:
+        ``{"status": "disabled"}`` for a single node, else ``"enabled"`` with ``ClusterInfo`` flattened in:
+        ``peer_id``, ``peers`` (map peer id -> ``PeerInfo {uri}``), ``raft_info`` (``RaftInfo``: term, commit,
+        pending_operations, leader (nullable), role (``StateRole``: Leader/Follower/Candidate/PreCandidate,
+        nullable), is_voter), ``consensus_thread_status`` (``ConsensusThreadStatus`` tagged by
+        ``consensus_thread_status``: working + last_update, stopped, stopped_with_err + err) and
+        ``message_send_failures`` (map peer address -> ``MessageSendErrors {count, latest_error,
+        latest_error_timestamp}``). Cross-checked with docs/redoc/master/openapi.json ``ClusterStatus``."""
+        cfg = self.cfg
+        if not cfg.cluster_mode:
+            return self._ok({"status": "disabled"})
+        peer_ids = [1000 + i for i in range(cfg.cluster_peers)]
+
+        def uri(i):
+            return "http://qdrant-%d.qdrant-headless:6335/" % i
+
+        present = peer_ids[:max(0, cfg.cluster_peers - cfg.cluster_missing_peers)]
+        me = peer_ids[0]
+        leader = None if cfg.cluster_no_leader else me
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        thread = {"consensus_thread_status": cfg.cluster_consensus}
+        if cfg.cluster_consensus == "working":
+            thread["last_update"] = now
+        elif cfg.cluster_consensus == "stopped_with_err":
+            thread["err"] = "Failed to apply consensus operation"
+        failures = dict((uri(i), {"count": 7, "latest_error": "Failed to send message: transport error",
+                                  "latest_error_timestamp": now}) for i in cfg.cluster_send_failures)
+        self._ok({
+            "status": "enabled",
+            "peer_id": me,
+            "peers": dict((str(pid), {"uri": uri(i)}) for i, pid in enumerate(present)),
+            "raft_info": {"term": 2, "commit": 41, "pending_operations": cfg.cluster_pending_operations,
+                          "leader": leader, "role": "Candidate" if leader is None else "Leader", "is_voter": True},
+            "consensus_thread_status": thread,
+            "message_send_failures": failures,
+        })
+
     # -- handlers: collections
     def _missing(self, name):
         self._error(404, "Not found: Collection `{0}` doesn't exist!".format(name))
@@ -590,6 +666,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.standin._state.lock:
             for p in body["points"]:
                 coll["points"][str(p.get("id"))] = {"id": p.get("id"), "payload": p.get("payload") or {}}
+                coll.setdefault("vectors", {})[str(p.get("id"))] = p.get("vector")
         self._ack()
 
     def h_delete_points(self, name):
@@ -608,7 +685,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._ack()
 
     def h_read_points(self, name):
-        self._body()
+        body = self._body() or {}
         coll = self.standin._state.collections.get(name)
         if coll is None:
             return self._missing(name)
@@ -617,7 +694,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self._path.endswith("/points/count"):
             return self._ok({"count": len(points)})
         if self._path.endswith("/points/scroll"):
-            return self._ok({"points": points, "next_page_offset": None})
+            return self._scroll(coll, body)
         if self._path.endswith("/points/query"):
             return self._ok({"points": [dict(p, score=1.0, version=0) for p in points]})
         if kind in ("batch", "groups", "pairs", "offsets"):
@@ -625,6 +702,126 @@ class _Handler(BaseHTTPRequestHandler):
         if self._path.endswith("/facet"):
             return self._ok({"hits": []})
         self._ok([dict(p, score=1.0, version=0) for p in points])
+
+    def _scroll(self, coll, body):
+        """POST .../points/scroll (ScrollRequest): ordered by id (numbers before UUIDs), ``limit`` (default 10),
+        ``offset`` (first id of the page), ``with_payload`` (default true), ``with_vector`` (default false);
+        ``next_page_offset`` is the id after the page or null."""
+        with self.standin._state.lock:
+            points = sorted(coll["points"].values(), key=_point_order)
+            vectors = dict(coll.get("vectors") or {})
+        if body.get("offset") is not None:
+            points = [p for p in points if _point_order(p) >= _point_order({"id": body["offset"]})]
+        limit = body.get("limit") or 10
+        page, rest = points[:limit], points[limit:]
+        out = []
+        for p in page:
+            item = {"id": p["id"], "payload": p["payload"] if body.get("with_payload", True) else None}
+            if body.get("with_vector"):
+                item["vector"] = vectors.get(str(p["id"]))
+            out.append(item)
+        self._ok({"points": out, "next_page_offset": rest[0]["id"] if rest else None})
+
+    # -- handlers: snapshots (src/actix/api/snapshot_api.rs; shapes: SnapshotDescription in openapi.json)
+    def _snapshots_of(self, name):
+        return self.standin._state.snapshots.setdefault(name, {})
+
+    def h_list_snapshots(self, name):
+        if name not in self.standin._state.collections:
+            return self._missing(name)
+        with self.standin._state.lock:
+            snaps = [dict(d) for d, _data in self._snapshots_of(name).values()]
+        self._ok(sorted(snaps, key=lambda d: d["name"]))
+
+    def h_create_snapshot(self, name):
+        """Collection::create_snapshot (lib/collection/src/collection/snapshots.rs): a tar archive named
+        ``{collection}-{peer_id}-{%Y-%m-%d-%H-%M-%S}.snapshot``, its sha256 in ``checksum``. Here the archive is a
+        JSON document; like a tar with file times, two snapshots of the same data differ byte for byte."""
+        state = self.standin._state
+        with state.lock:
+            coll = state.collections.get(name)
+            if coll is None:
+                return self._missing(name)
+            now = time.time()
+            data = json.dumps({"format": "qdrant-standin-snapshot", "collection": name, "created": now,
+                               "params": coll["params"], "points": list(coll["points"].values()),
+                               "vectors": coll.get("vectors") or {}}, sort_keys=True).encode()
+            stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(now))
+            snap_name = "{0}-{1}-{2}.snapshot".format(name, SNAPSHOT_PEER_ID, stamp)
+            desc = {"name": snap_name, "creation_time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)),
+                    "size": len(data), "checksum": hashlib.sha256(data).hexdigest()}
+            self._snapshots_of(name)[snap_name] = (desc, data)
+        self._ok(desc)
+
+    def h_get_snapshot(self, name, snapshot):
+        if name not in self.standin._state.collections:
+            return self._missing(name)
+        with self.standin._state.lock:
+            entry = self._snapshots_of(name).get(snapshot)
+        if entry is None:
+            return self._error(404, "Not found: Snapshot {0} not found".format(snapshot))
+        data = entry[1]
+        if self.cfg.corrupt_snapshot_downloads:
+            data = data[:-1] + bytes([data[-1] ^ 1])  # a flipped bit on the way (disk, proxy, truncation)
+        self._send(200, data, "application/octet-stream")
+
+    def h_delete_snapshot(self, name, snapshot):
+        if name not in self.standin._state.collections:
+            return self._missing(name)
+        with self.standin._state.lock:
+            entry = self._snapshots_of(name).pop(snapshot, None)
+        if entry is None:
+            return self._error(404, "Not found: Snapshot {0} not found".format(snapshot))
+        self._ok(True)
+
+    def h_upload_snapshot(self, name):
+        """upload_snapshot: multipart field ``snapshot``; with ``checksum`` the sha256 of the upload must match
+        (StorageError::checksum_mismatch(computed, given): 400 "Checksum mismatch: expected <computed>, actual
+        <given>"); then the collection is recovered from it (created if missing, its data replaced). Answers
+        ``result: true``."""
+        query = parse_qs(self.query)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        data = _multipart_field(self.headers.get("Content-Type", ""), raw, "snapshot")
+        if data is None:
+            return self._error(400, "Bad request: multipart field `snapshot` is missing")
+        given = (query.get("checksum") or [None])[0]
+        if given is not None:
+            computed = hashlib.sha256(data).hexdigest()
+            if computed != given.lower():
+                return self._error(400, "Checksum mismatch: expected {0}, actual {1}".format(computed, given))
+        try:
+            doc = json.loads(data)
+            if doc.get("format") != "qdrant-standin-snapshot":
+                raise ValueError
+        except (ValueError, AttributeError):
+            return self._error(500, "Service internal error: failed to unpack snapshot: not a snapshot archive")
+        with self.standin._state.lock:
+            self.standin._state.collections[name] = {
+                "params": doc.get("params") or {},
+                "points": dict((str(p["id"]), p) for p in doc.get("points") or []),
+                "vectors": dict(doc.get("vectors") or {})}
+            self.standin._state.restores.append((name, (query.get("priority") or [None])[0]))
+        self._ok(True)
+
+
+SNAPSHOT_PEER_ID = 5381970470469335  # this_peer_id in a snapshot's name (a random u64 in real Qdrant)
+
+
+def _point_order(point):
+    pid = point["id"]
+    return (0, pid, "") if isinstance(pid, int) and not isinstance(pid, bool) else (1, 0, str(pid))
+
+
+def _multipart_field(content_type, raw, field):
+    """The bytes of one multipart/form-data field, or None."""
+    msg = BytesParser(policy=email_policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw)
+    if not msg.is_multipart():
+        return None
+    for part in msg.iter_parts():
+        if part.get_param("name", header="content-disposition") == field:
+            return part.get_payload(decode=True)
+    return None
 
 
 class _Server(ThreadingHTTPServer):
@@ -737,6 +934,21 @@ class QdrantStandin(LoopbackService):
     def add_collection(self, name, params=None):
         with self._state.lock:
             self._state.collections.setdefault(name, {"params": params or {}, "points": {}})
+
+    def points(self, name):
+        """{id: payload} of a collection (tests observe restores with it)."""
+        with self._state.lock:
+            coll = self._state.collections.get(name)
+            return None if coll is None else dict((k, v.get("payload")) for k, v in coll["points"].items())
+
+    def upsert(self, name, points):
+        """Create ``name`` if needed and store ``points`` [{id, vector, payload}]."""
+        self.add_collection(name, params={"vectors": {"size": 2, "distance": "Cosine"}})
+        with self._state.lock:
+            coll = self._state.collections[name]
+            for p in points:
+                coll["points"][str(p["id"])] = {"id": p["id"], "payload": p.get("payload") or {}}
+                coll.setdefault("vectors", {})[str(p["id"])] = p.get("vector")
 
     def _log(self, method, path, status):
         with self._log_lock:

@@ -603,3 +603,116 @@ def test_only_kubernetes_proxy_needs_the_kubernetes_library(run_module, secured,
     assert not failed, result.get("msg")
     failed, result = run_module(qdrant_check.main, dict(api_key=KEY, kubernetes_proxy=dict(service="qdrant")))
     assert failed and "kubernetes>=24.2.0" in result["msg"] and "kubernetes_proxy" in result["msg"]
+
+
+# ------------------------------------------------------------------------------------------- cluster mode
+# GET /cluster as Qdrant v1.19.0 answers it (src/actix/api/cluster_api.rs cluster_status, lib/storage/src/types.rs
+# ClusterStatus/ClusterInfo/RaftInfo/ConsensusThreadStatus), modelled by the stand-in's cluster_* switches.
+
+CLUSTER_CHECKS = ["cluster_peers", "cluster_leader", "cluster_consensus"]
+
+
+def cluster_args(standin, peers=3, **extra):
+    return args_for(standin, read_only_api_key=None, jwt_rbac=False, expect_peers=peers, **extra)
+
+
+def test_cluster_in_sync_passes(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=3)
+    failed, result = run_module(qdrant_check.main, cluster_args(s))
+    assert not failed, result.get("msg")
+    assert [c["name"] for c in result["checks"]][-3:] == CLUSTER_CHECKS
+    checks = by_name(result)
+    assert checks["cluster_peers"]["observed"].startswith("3 peer(s): 1000 (http://qdrant-0.qdrant-headless:6335/)")
+    assert checks["cluster_leader"]["observed"] == "raft leader peer 1000 (term 2)"
+    time.sleep(0.1)  # the stand-in logs a request after it has sent the answer
+    assert ("GET", "/cluster", 200) in s.requests
+
+
+def test_cluster_checks_not_run_without_expect_peers(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, cluster_mode=True)
+    failed, result = run_module(qdrant_check.main, args_for(s, read_only_api_key=None, jwt_rbac=False))
+    assert not failed, result.get("msg")
+    assert not set(CLUSTER_CHECKS) & set(c["name"] for c in result["checks"])
+    assert not [r for r in s.requests if r[1] == "/cluster"]
+
+
+def test_single_node_with_cluster_checks_fails_clearly(run_module, standin_factory):
+    s = standin_factory(api_key=KEY)  # {"result": {"status": "disabled"}, ...}
+    started = time.monotonic()
+    failed, result = run_module(qdrant_check.main, cluster_args(s, wait_timeout=30))
+    assert time.monotonic() - started < 10, "a single-node answer is final: no waiting for peers to appear"
+    assert_fails_exactly(failed, result, CLUSTER_CHECKS)
+    assert "single-node (cluster status disabled), but expect_peers=3" in by_name(result)["cluster_peers"]["observed"]
+
+
+def test_one_peer_missing_fails_naming_the_count_and_the_present_peers(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=3, cluster_missing_peers=1,
+                        cluster_send_failures=(2,))
+    failed, result = run_module(qdrant_check.main, cluster_args(s, wait_timeout=0))
+    assert_fails_exactly(failed, result, ["cluster_peers", "cluster_consensus"])
+    checks = by_name(result)
+    assert checks["cluster_peers"]["observed"].startswith("2 peer(s) in the cluster, 3 expected: 1 missing")
+    assert "cannot reach http://qdrant-2.qdrant-headless:6335/ (7 failed sends)" in \
+        checks["cluster_consensus"]["observed"]
+
+
+def test_more_peers_than_expected_fails(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=4)
+    failed, result = run_module(qdrant_check.main, cluster_args(s, wait_timeout=0))
+    assert_fails_exactly(failed, result, ["cluster_peers"])
+    assert "1 more than expected" in by_name(result)["cluster_peers"]["observed"]
+
+
+def test_no_leader_fails(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, cluster_mode=True, cluster_no_leader=True)
+    failed, result = run_module(qdrant_check.main, cluster_args(s, wait_timeout=0))
+    assert_fails_exactly(failed, result, ["cluster_leader"])
+    assert by_name(result)["cluster_leader"]["observed"].startswith(
+        "no raft leader (raft_info.leader is null, role Candidate, term 2)")
+
+
+@pytest.mark.parametrize("status, text", [("stopped", "consensus thread of peer 1000 is stopped"),
+                                          ("stopped_with_err", "is stopped_with_err: Failed to apply")])
+def test_consensus_not_working_fails(run_module, standin_factory, status, text):
+    s = standin_factory(api_key=KEY, cluster_mode=True, cluster_consensus=status)
+    failed, result = run_module(qdrant_check.main, cluster_args(s, wait_timeout=0))
+    assert_fails_exactly(failed, result, ["cluster_consensus"])
+    assert text in by_name(result)["cluster_consensus"]["observed"]
+
+
+def test_pending_consensus_operations_fail_as_lagging(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, cluster_mode=True, cluster_pending_operations=5)
+    failed, result = run_module(qdrant_check.main, cluster_args(s, wait_timeout=0))
+    assert_fails_exactly(failed, result, ["cluster_consensus"])
+    assert "peer 1000 has 5 consensus operation(s) pending (commit 41)" in by_name(result)["cluster_consensus"]["observed"]
+
+
+def test_cluster_polled_until_synced_within_wait_timeout(run_module, standin_factory):
+    """A peer catching up: /readyz 503 (qdrant-facts) and pending operations, then in sync."""
+    s = standin_factory(api_key=KEY, cluster_mode=True, ready=False, ready_after_requests=2)
+    polls = []
+    cfg = s.config
+
+    def provider():
+        polls.append(1)
+        return dataclasses.replace(cfg, cluster_pending_operations=3 if len(polls) < 14 else 0)
+    s.config_provider = provider
+    failed, result = run_module(qdrant_check.main, cluster_args(s, wait_timeout=5))
+    assert not failed, result.get("msg")
+    assert len([r for r in s.requests if r[1] == "/cluster"]) >= 2
+    assert [r[2] for r in s.requests if r[1] == "/readyz"][:2] == [503, 503]
+
+
+def test_cluster_status_refused_for_a_wrong_key_is_reported(run_module, standin_factory):
+    s = standin_factory(api_key="another-key-entirely-0000")
+    failed, result = run_module(qdrant_check.main, cluster_args(s, wait_timeout=0))
+    assert failed
+    assert "GET /cluster: HTTP 401 'Invalid API key or JWT' (Qdrant's own refusal)" == \
+        by_name(result)["cluster_peers"]["observed"]
+
+
+def test_expect_peers_must_be_positive(run_module, standin_factory):
+    s = standin_factory(api_key=KEY, cluster_mode=True)
+    failed, result = run_module(qdrant_check.main, cluster_args(s, peers=0))
+    assert failed and "expect_peers must be the number of Qdrant peers (1 or more), got 0" in result["msg"]
+    assert s.requests == []

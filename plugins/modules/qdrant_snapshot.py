@@ -1,0 +1,615 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, peekoff platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+DOCUMENTATION = r"""
+module: qdrant_snapshot
+
+short_description: Back up Qdrant collections to snapshot files on the controller, and restore them
+
+version_added: 0.1.0
+
+author:
+  - peekoff platform team (@peekoff)
+
+description:
+  - "O(state=backup): for every collection (or those in O(collections)) asks Qdrant for a collection snapshot
+    (C(POST /collections/{name}/snapshots?wait=true), answered with a C(SnapshotDescription) C(name), C(size),
+    C(checksum)), downloads it (C(GET /collections/{name}/snapshots/{snapshot})) into O(path) as
+    C(<collection>.snapshot), verifies that its SHA-256 equals the C(checksum) Qdrant reported (a mismatch
+    fails and keeps no file), records it in C(<path>/manifest.json) and then deletes the snapshot on the
+    server (C(DELETE /collections/{name}/snapshots/{snapshot})) unless O(delete_remote=false)."
+  - "I(Unchanged) collections are not snapshotted again. Qdrant snapshots are archives that differ byte for
+    byte even when the data has not changed, so the module compares the data instead: a fingerprint (SHA-256
+    over the collection's C(config.params) and every point's id, payload and vector, read in id order with
+    C(POST /collections/{name}/points/scroll)) is stored in the manifest with each snapshot. A collection whose
+    fingerprint equals the manifest's, and whose local file still has the recorded checksum, is reported
+    C(unchanged). Reading every point costs a full scan of the collection; O(force=true) skips the comparison."
+  - "O(state=restore): for every collection in the manifest (or those in O(collections)) checks the local file
+    against the manifest checksum (a mismatch fails before anything is sent), then uploads it to
+    C(POST /collections/{name}/snapshots/upload?wait=true&priority=<priority>&checksum=<sha256>) as the
+    multipart field C(snapshot): Qdrant checks the checksum again, creates the collection if it is missing and
+    replaces its data. A target collection whose fingerprint already equals the manifest's is left
+    C(unchanged) (unless O(force=true)). After each upload the fingerprint is read again and reported as
+    RV(collections[].verified)."
+  - Progress is reported per collection in RV(collections). Keys never appear in the result or messages.
+  - "Cluster mode: a collection snapshot holds only the shards of the peer that answers; per-shard and per-peer
+    snapshots are B(not yet supported). The module asks C(GET /cluster) first and fails, saying so, when Qdrant
+    runs in cluster mode with more than one peer, and when O(per_shard=true)."
+  - It refuses an V(http://) O(url) to a host that is not a loopback address (the key would cross the network in
+    clear text) unless O(allow_plain_http=true).
+
+extends_documentation_fragment:
+  - peekoff.qdrant.qdrant
+
+options:
+  api_key:
+    description:
+      - "Qdrant's full API key. Creating snapshots needs write access to the collections, restoring needs global
+        manage access (Qdrant answers a read-only key with its 403 C(Forbidden: Global manage access is required),
+        which the module reports)."
+      - O(read_only_api_key) is not used by this module.
+    type: str
+    required: true
+  state:
+    description:
+      - V(backup) snapshots collections into O(path); V(restore) uploads the snapshots in O(path) into the instance.
+    type: str
+    choices: [backup, restore]
+    required: true
+  path:
+    description:
+      - Directory on the host running the module (usually the controller) holding C(<collection>.snapshot)
+        files and C(manifest.json). Created (mode 0700) by O(state=backup).
+    type: path
+    required: true
+  collections:
+    description:
+      - Names of the collections to back up or restore. Default, every collection (V(backup), from
+        C(GET /collections)) or every collection in the manifest (V(restore)).
+    type: list
+    elements: str
+  force:
+    description:
+      - Snapshot (or restore) even a collection whose data equals the manifest's fingerprint.
+    type: bool
+    default: false
+  delete_remote:
+    description:
+      - After a verified download, delete the snapshot from Qdrant's snapshot directory (it would otherwise
+        stay on the server's disk).
+    type: bool
+    default: true
+  priority:
+    description:
+      - Qdrant's C(SnapshotPriority) for a restore. V(snapshot) prefers the snapshot's data over the current state.
+    type: str
+    choices: [snapshot, replica, no_sync]
+    default: snapshot
+  snapshot_timeout:
+    description:
+      - Seconds to wait for the snapshot requests that move data (create, download, upload); O(timeout) applies
+        to the others.
+    type: float
+    default: 600
+  per_shard:
+    description:
+      - Per-shard / per-peer snapshots for cluster mode. B(Not yet supported); V(true) fails with a message
+        saying so.
+    type: bool
+    default: false
+  allow_plain_http:
+    description:
+      - Accept an V(http://) O(url) to a host that is not a loopback address (the key then crosses the network
+        unencrypted). The module warns instead of failing.
+    type: bool
+    default: false
+
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Reads what it needs (collections, fingerprints, local files and checksums) and reports for each
+        collection what would happen (C(would_snapshot), C(would_restore), C(unchanged)) without creating,
+        downloading, uploading or writing anything.
+  diff_mode:
+    support: none
+    description:
+      - Snapshots are binary archives; there is nothing meaningful to show.
+  platform:
+    support: full
+    platforms: posix
+    description:
+      - Runs wherever Python can reach the Qdrant URL or the Kubernetes API, usually the controller.
+
+notes:
+  - Snapshot files are streamed to and from disk; they are never held in memory whole.
+  - Through O(kubernetes_proxy) the kubeconfig user needs the RBAC verbs C(get), C(create) and C(delete) on
+    C(services/proxy).
+
+seealso:
+  - name: Qdrant snapshots
+    description: What a collection snapshot holds and how it is restored.
+    link: https://qdrant.tech/documentation/concepts/snapshots/
+  - module: peekoff.qdrant.qdrant_check
+"""
+
+EXAMPLES = r"""
+- name: Back up every collection into a dated directory on the controller
+  peekoff.qdrant.qdrant_snapshot:
+    url: https://qdrant.example.com
+    api_key: "{{ qdrant_api_key }}"
+    state: backup
+    path: "/srv/backups/qdrant/{{ now(utc=true, fmt='%Y-%m-%d') }}"
+  delegate_to: localhost
+  register: __qdrant_backup
+
+- name: Show per-collection progress
+  ansible.builtin.debug:
+    msg: "{{ __qdrant_backup.collections | map(attribute='name') | zip(__qdrant_backup.collections | map(attribute='action')) }}"
+
+- name: Restore two collections into a fresh namespace through the Kubernetes API server
+  peekoff.qdrant.qdrant_snapshot:
+    kubernetes_proxy:
+      namespace: qdrant-restore
+      service: qdrant
+    api_key: "{{ qdrant_restore_api_key }}"
+    state: restore
+    path: /srv/backups/qdrant/2026-12-01
+    collections: [products, faq]
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+path:
+  description: The snapshot directory.
+  returned: always
+  type: str
+  sample: /srv/backups/qdrant/2026-12-01
+url:
+  description: The address used, without user information or query string.
+  returned: always
+  type: str
+  sample: https://qdrant.example.com
+collections:
+  description: One entry per collection, in the order handled.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Collection name.
+      type: str
+      sample: products
+    action:
+      description:
+        - V(snapshotted), V(restored), V(unchanged), or in check mode V(would_snapshot), V(would_restore).
+      type: str
+      sample: snapshotted
+    file:
+      description: The local snapshot file.
+      type: str
+      sample: /srv/backups/qdrant/2026-12-01/products.snapshot
+    snapshot:
+      description: Qdrant's name of the snapshot taken (or restored from).
+      type: str
+      sample: products-5381970470469335-2026-12-01-18-20-00.snapshot
+    checksum:
+      description: SHA-256 of the snapshot file, as Qdrant reported it and as verified.
+      type: str
+      sample: 3f9a0c5b0f6e2d9d4b7b8a1c2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f7
+    size:
+      description: Size of the snapshot file in bytes.
+      type: int
+      sample: 1048576
+    points:
+      description: Number of points read for the fingerprint.
+      type: int
+      sample: 1200
+    verified:
+      description: For V(restored), whether the restored collection's fingerprint equals the manifest's.
+      type: bool
+      returned: when action is restored
+      sample: true
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+import uuid
+
+from urllib.parse import quote, urlencode
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
+    QDRANT_MUTUALLY_EXCLUSIVE,
+    QDRANT_REQUIRED_ONE_OF,
+    QDRANT_REQUIRED_TOGETHER,
+    QdrantError,
+    plain_http_host,
+    qdrant_argument_spec,
+    redact_url,
+)
+from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_kube import client_from_params
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "peekoff.qdrant.snapshots/v1"
+SCROLL_PAGE = 1000
+CHUNK = 1024 * 1024
+# Characters Qdrant refuses in a collection name (lib/collection/src/operations/validation: validate_collection_name)
+BAD_NAME_CHARS = set('<>:"/\\|?*\0')
+
+
+class SnapshotError(Exception):
+    pass
+
+
+def _answer(resp):
+    """Qdrant's error text (status.error) or a short description of the answer."""
+    try:
+        doc = resp.json()
+        error = doc.get("status", {}).get("error") if isinstance(doc, dict) and isinstance(doc.get("status"), dict) else None
+    except QdrantError:
+        error = None
+    return "HTTP %d %r" % (resp.status, error) if error else resp.describe()
+
+
+def _sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _MultipartFile:
+    """A file-like multipart/form-data body with one file field, read in chunks (never held in memory)."""
+
+    def __init__(self, field, filename, fileobj, size):
+        boundary = "peekoff-qdrant-%s" % uuid.uuid4().hex
+        self.content_type = "multipart/form-data; boundary=%s" % boundary
+        head = ('--%s\r\nContent-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                'Content-Type: application/octet-stream\r\n\r\n' % (boundary, field, filename)).encode("utf-8")
+        tail = ("\r\n--%s--\r\n" % boundary).encode("ascii")
+        self.length = len(head) + size + len(tail)
+        self._parts = [_Bytes(head), fileobj, _Bytes(tail)]
+
+    def read(self, size=-1):
+        out = b""
+        while self._parts and (size < 0 or len(out) < size):
+            chunk = self._parts[0].read(-1 if size < 0 else size - len(out))
+            if not chunk:
+                self._parts.pop(0)
+                continue
+            out += chunk
+        return out
+
+
+class _Bytes:
+    def __init__(self, data):
+        self._data = data
+
+    def read(self, size=-1):
+        size = len(self._data) if size < 0 else size
+        chunk, self._data = self._data[:size], self._data[size:]
+        return chunk
+
+
+class Snapshotter:
+    def __init__(self, client, api_key, path, check_mode=False, force=False, delete_remote=True,
+                 priority="snapshot", snapshot_timeout=600.0):
+        self.client = client
+        self.api_key = api_key
+        self.path = path
+        self.check_mode = check_mode
+        self.force = force
+        self.delete_remote = delete_remote
+        self.priority = priority
+        self.snapshot_timeout = snapshot_timeout
+        self.results = []
+
+    # -- plumbing
+    def _get_ok(self, method, path, what, body=None, timeout=None):
+        resp = self.client.request(method, path, credential=self.api_key, body=body, timeout=timeout)
+        if resp.status != 200:
+            raise SnapshotError("%s: Qdrant answered %s" % (what, _answer(resp)))
+        doc = resp.json()
+        if not isinstance(doc, dict) or "result" not in doc:
+            raise SnapshotError("%s: not Qdrant's answer: %s" % (what, resp.describe()))
+        return doc["result"]
+
+    @staticmethod
+    def _coll(name):
+        return "/collections/" + quote(name, safe="")
+
+    def refuse_cluster(self):
+        """A collection snapshot of a multi-peer cluster holds only the answering peer's shards: refuse."""
+        resp = self.client.request("GET", "/cluster", credential=self.api_key)
+        if resp.status != 200:
+            return  # a credential without global read; the snapshot requests will say what is wrong
+        try:
+            result = resp.json().get("result") or {}
+        except (QdrantError, AttributeError):
+            return
+        peers = result.get("peers") if isinstance(result, dict) else None
+        if result.get("status") == "enabled" and isinstance(peers, dict) and len(peers) > 1:
+            raise SnapshotError(
+                "Qdrant runs in cluster mode with %d peers: a collection snapshot holds only the shards of the peer "
+                "that answers, and per-shard/per-peer snapshots are not yet supported by qdrant_snapshot. Back up "
+                "each peer's shards with Qdrant's shard snapshot API (/collections/{name}/shards/{shard}/snapshots) "
+                "until then." % len(peers))
+
+    def list_collections(self):
+        result = self._get_ok("GET", "/collections", "GET /collections")
+        return [c["name"] for c in result.get("collections", [])]
+
+    def fingerprint(self, name):
+        """(sha256, points) of a collection's config.params and every point (id, payload, vector) in id order;
+        (None, 0) when the collection does not exist."""
+        resp = self.client.request("GET", self._coll(name), credential=self.api_key)
+        if resp.status == 404:
+            return None, 0
+        if resp.status != 200:
+            raise SnapshotError("GET collection %s: Qdrant answered %s" % (name, _answer(resp)))
+        info = resp.json().get("result") or {}
+        digest = hashlib.sha256()
+        digest.update(json.dumps((info.get("config") or {}).get("params"), sort_keys=True).encode("utf-8"))
+        offset, count, seen = None, 0, set()
+        while True:
+            body = {"limit": SCROLL_PAGE, "with_payload": True, "with_vector": True}
+            if offset is not None:
+                body["offset"] = offset
+            page = self._get_ok("POST", self._coll(name) + "/points/scroll", "scroll collection %s" % name, body=body)
+            for point in page.get("points") or []:
+                digest.update(b"\n")
+                digest.update(json.dumps([point.get("id"), point.get("payload"), point.get("vector")],
+                                         sort_keys=True, separators=(",", ":")).encode("utf-8"))
+                count += 1
+            offset = page.get("next_page_offset")
+            if offset is None:
+                return digest.hexdigest(), count
+            key = json.dumps(offset)
+            if key in seen:
+                raise SnapshotError("scroll collection %s: Qdrant returned the page offset %s twice" % (name, key))
+            seen.add(key)
+
+    # -- manifest
+    def read_manifest(self, required):
+        file_path = os.path.join(self.path, MANIFEST)
+        if not os.path.exists(file_path):
+            if required:
+                raise SnapshotError("%s has no %s: it is not a snapshot directory written by qdrant_snapshot"
+                                    % (self.path, MANIFEST))
+            return {"format": MANIFEST_FORMAT, "collections": {}}
+        try:
+            with open(file_path) as f:
+                manifest = json.load(f)
+        except (IOError, OSError, ValueError) as e:
+            raise SnapshotError("cannot read %s: %s" % (file_path, e))
+        if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT \
+                or not isinstance(manifest.get("collections"), dict):
+            raise SnapshotError("%s is not a qdrant_snapshot manifest (format %s)" % (file_path, MANIFEST_FORMAT))
+        return manifest
+
+    def write_manifest(self, manifest):
+        fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=self.path)
+        with os.fdopen(fd, "w") as f:
+            json.dump(manifest, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, os.path.join(self.path, MANIFEST))
+
+    def _file(self, name):
+        return os.path.join(self.path, name + ".snapshot")
+
+    def _file_matches(self, entry, name):
+        file_path = self._file(name)
+        return os.path.isfile(file_path) and _sha256_file(file_path) == entry.get("checksum")
+
+    # -- backup
+    def backup(self, names):
+        if not self.check_mode and not os.path.isdir(self.path):
+            os.makedirs(self.path, mode=0o700)
+        manifest = self.read_manifest(required=False)
+        if names is None:
+            names = self.list_collections()
+        for name in names:
+            fingerprint, points = self.fingerprint(name)
+            if fingerprint is None:
+                raise SnapshotError("collection %s does not exist (Qdrant answered 404)" % name)
+            entry = manifest["collections"].get(name)
+            item = dict(name=name, file=self._file(name), points=points)
+            if entry and not self.force and entry.get("fingerprint") == fingerprint and self._file_matches(entry, name):
+                item.update(action="unchanged", snapshot=entry.get("snapshot"), checksum=entry.get("checksum"),
+                            size=entry.get("size"))
+            elif self.check_mode:
+                item.update(action="would_snapshot", snapshot=None, checksum=None, size=None)
+            else:
+                desc = self._snapshot_and_download(name)
+                item.update(action="snapshotted", snapshot=desc["name"], checksum=desc["checksum"], size=desc["size"])
+                manifest["collections"][name] = dict(
+                    file=os.path.basename(self._file(name)), snapshot=desc["name"], checksum=desc["checksum"],
+                    size=desc["size"], fingerprint=fingerprint, points=points,
+                    creation_time=desc.get("creation_time"), source=self.client.display_url)
+                self.write_manifest(manifest)  # after each collection: progress survives a later failure
+            self.results.append(item)
+        return self.results
+
+    def _snapshot_and_download(self, name):
+        desc = self._get_ok("POST", self._coll(name) + "/snapshots?wait=true", "create snapshot of %s" % name,
+                            timeout=self.snapshot_timeout)
+        if not isinstance(desc, dict) or not desc.get("name"):
+            raise SnapshotError("create snapshot of %s: no SnapshotDescription in Qdrant's answer" % name)
+        if not desc.get("checksum"):
+            raise SnapshotError("create snapshot of %s: Qdrant reported no checksum for %s; refusing to keep a file "
+                                "that cannot be verified" % (name, desc["name"]))
+        remote = self._coll(name) + "/snapshots/" + quote(desc["name"], safe="")
+        fd, tmp = tempfile.mkstemp(prefix=".%s-" % name, suffix=".part", dir=self.path)
+        digest = hashlib.sha256()
+        size = [0]
+        try:
+            with os.fdopen(fd, "wb") as f:
+                def sink(chunk):
+                    digest.update(chunk)
+                    size[0] += len(chunk)
+                    f.write(chunk)
+                resp = self.client.request("GET", remote, credential=self.api_key, timeout=self.snapshot_timeout,
+                                           sink=sink)
+            if resp.status != 200:
+                raise SnapshotError("download snapshot %s of %s: Qdrant answered %s" % (desc["name"], name, _answer(resp)))
+            if digest.hexdigest() != desc["checksum"].lower():
+                raise SnapshotError(
+                    "download snapshot %s of %s: checksum mismatch: Qdrant reported sha256 %s, the %d bytes received "
+                    "have %s; the file was not kept" % (desc["name"], name, desc["checksum"], size[0], digest.hexdigest()))
+            if desc.get("size") is not None and desc["size"] != size[0]:
+                raise SnapshotError("download snapshot %s of %s: Qdrant reported %s bytes, %d received; the file was "
+                                    "not kept" % (desc["name"], name, desc["size"], size[0]))
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self._file(name))
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        if self.delete_remote:
+            self._get_ok("DELETE", remote + "?wait=true", "delete snapshot %s of %s on the server" % (desc["name"], name))
+        desc["size"] = size[0]
+        return desc
+
+    # -- restore
+    def restore(self, names):
+        if not os.path.isdir(self.path):
+            raise SnapshotError("path %s is not a directory" % self.path)
+        manifest = self.read_manifest(required=True)
+        if names is None:
+            names = sorted(manifest["collections"])
+        missing = [n for n in names if n not in manifest["collections"]]
+        if missing:
+            raise SnapshotError("not in %s: %s (it has: %s)" % (
+                os.path.join(self.path, MANIFEST), ", ".join(missing), ", ".join(sorted(manifest["collections"])) or "none"))
+        for name in names:  # verify every file before anything is uploaded
+            entry = manifest["collections"][name]
+            file_path = self._file(name)
+            if not os.path.isfile(file_path):
+                raise SnapshotError("snapshot file %s is missing" % file_path)
+            actual = _sha256_file(file_path)
+            if actual != entry.get("checksum"):
+                raise SnapshotError("snapshot file %s has sha256 %s but the manifest records %s: checksum mismatch, "
+                                    "nothing was restored" % (file_path, actual, entry.get("checksum")))
+        for name in names:
+            entry = manifest["collections"][name]
+            item = dict(name=name, file=self._file(name), snapshot=entry.get("snapshot"), checksum=entry["checksum"],
+                        size=entry.get("size"), points=entry.get("points"))
+            current, _count = self.fingerprint(name)
+            if current is not None and current == entry.get("fingerprint") and not self.force:
+                item["action"] = "unchanged"
+            elif self.check_mode:
+                item["action"] = "would_restore"
+            else:
+                self._upload(name, entry)
+                after, count = self.fingerprint(name)
+                item.update(action="restored", verified=after == entry.get("fingerprint"), points=count)
+            self.results.append(item)
+        return self.results
+
+    def _upload(self, name, entry):
+        file_path = self._file(name)
+        query = urlencode([("wait", "true"), ("priority", self.priority), ("checksum", entry["checksum"])])
+        with open(file_path, "rb") as f:
+            body = _MultipartFile("snapshot", os.path.basename(file_path), f, os.path.getsize(file_path))
+            resp = self.client.request("POST", self._coll(name) + "/snapshots/upload?" + query, credential=self.api_key,
+                                       data=body, content_type=body.content_type, content_length=body.length,
+                                       timeout=self.snapshot_timeout)
+        if resp.status != 200:
+            raise SnapshotError("restore %s from %s: Qdrant answered %s" % (name, file_path, _answer(resp)))
+        try:
+            ok = resp.json().get("result") is True
+        except (QdrantError, AttributeError):
+            ok = False
+        if not ok:
+            raise SnapshotError("restore %s from %s: Qdrant did not confirm: %s" % (name, file_path, resp.describe()))
+
+
+def main():
+    argument_spec = qdrant_argument_spec()
+    argument_spec["api_key"]["required"] = True
+    argument_spec.update(
+        state=dict(type="str", required=True, choices=["backup", "restore"]),
+        path=dict(type="path", required=True),
+        collections=dict(type="list", elements="str"),
+        force=dict(type="bool", default=False),
+        delete_remote=dict(type="bool", default=True),
+        priority=dict(type="str", default="snapshot", choices=["snapshot", "replica", "no_sync"]),
+        snapshot_timeout=dict(type="float", default=600.0),
+        per_shard=dict(type="bool", default=False),
+        allow_plain_http=dict(type="bool", default=False),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        required_one_of=QDRANT_REQUIRED_ONE_OF,
+        mutually_exclusive=QDRANT_MUTUALLY_EXCLUSIVE,
+        required_together=QDRANT_REQUIRED_TOGETHER,
+        supports_check_mode=True,
+    )
+    params = module.params
+    result = dict(changed=False, path=params["path"], url=None, collections=[])
+
+    if params["per_shard"]:
+        module.fail_json(msg="per_shard: per-shard/per-peer snapshots for Qdrant's cluster mode are not yet supported "
+                             "by qdrant_snapshot", **result)
+    if not params["api_key"]:
+        module.fail_json(msg="api_key must not be empty", **result)
+    if params["timeout"] <= 0 or params["snapshot_timeout"] <= 0:
+        module.fail_json(msg="timeout and snapshot_timeout must be positive numbers of seconds", **result)
+    names = params["collections"]
+    if names is not None:
+        bad = [n for n in names if not n or n in (".", "..") or BAD_NAME_CHARS & set(n)]
+        if bad:
+            module.fail_json(msg="not valid Qdrant collection names: %s" % ", ".join(repr(n) for n in bad), **result)
+        names = list(dict.fromkeys(names))
+    host = plain_http_host(params["url"])
+    if host:
+        text = ("url %s is plain http:// to %s, which is not a loopback address: the api_key travels in clear text "
+                "over the network. Use https:// (or kubernetes_proxy)" % (redact_url(params["url"]), host))
+        if not params["allow_plain_http"]:
+            module.fail_json(msg=text + ", or set allow_plain_http=true to accept the risk", **result)
+        module.warn(text + " (allowed by allow_plain_http=true).")
+
+    try:
+        client, secrets = client_from_params(params)
+        if params["client_cert"]:
+            client.load_client_certificate(params["client_cert"], params["client_key"])
+    except QdrantError as e:
+        module.fail_json(msg=str(e), **result)
+    for secret in secrets:
+        if secret:
+            module.no_log_values.add(secret)
+    result["url"] = client.display_url
+
+    snap = Snapshotter(client, params["api_key"], params["path"], check_mode=module.check_mode,
+                       force=params["force"], delete_remote=params["delete_remote"], priority=params["priority"],
+                       snapshot_timeout=params["snapshot_timeout"])
+    try:
+        snap.refuse_cluster()
+        if params["state"] == "backup":
+            snap.backup(names)
+        else:
+            snap.restore(names)
+    except (SnapshotError, QdrantError, IOError, OSError) as e:
+        result.update(collections=snap.results, changed=any(i["action"] in ("snapshotted", "restored")
+                                                            for i in snap.results))
+        module.fail_json(msg="%s %s at %s failed after %d collection(s) done: %s" % (
+            params["state"], params["path"], client.display_url, len(snap.results), e), **result)
+    result.update(collections=snap.results,
+                  changed=any(i["action"] != "unchanged" for i in snap.results))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

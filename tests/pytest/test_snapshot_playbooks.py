@@ -1,0 +1,52 @@
+"""playbooks/backup.yml and playbooks/restore.yml end to end on the local cluster (emulator + stand-in): the key
+comes from the Secret site.yml created, Qdrant is reached through the API server's service proxy, the snapshots
+land on the controller with verified checksums, a second backup changes nothing, a restore brings deleted data
+back, and -vvv never shows the key."""
+import base64
+import json
+import os
+
+SECRET = "app-qdrant-api-key"
+KEY_FIELD = "QDRANT__SERVICE__API_KEY"
+
+
+def test_backup_then_restore_through_the_playbooks(make_local_cluster, tmp_path):
+    cluster = make_local_cluster()
+    converge = cluster.run()
+    assert converge.rc == 0, converge.tail()
+    key = base64.b64decode(cluster.get("v1", "Secret", SECRET)["data"][KEY_FIELD]).decode()
+    cluster.standin.upsert("faq", [{"id": 1, "vector": [1.0, 0.0], "payload": {"q": "why"}},
+                                   {"id": 2, "vector": [0.0, 1.0], "payload": {"q": "how"}}])
+    cluster.standin.upsert("products", [{"id": 10, "vector": [0.5, 0.5], "payload": {"sku": "a"}}])
+    dest = tmp_path / "backup"
+
+    backup = cluster.run("-e", "qdrant_snapshot_dir=%s" % dest, playbook="playbooks/backup.yml", verbosity=3)
+    assert backup.rc == 0, backup.tail()
+    assert backup.recap["changed"] == 1 and backup.recap["failed"] == 0
+    assert key not in backup.output
+    assert "- 'faq: snapshotted'\n    - 'products: snapshotted'" in backup.output
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert sorted(manifest["collections"]) == ["faq", "products"]
+    assert sorted(os.listdir(dest)) == ["faq.snapshot", "manifest.json", "products.snapshot"]
+
+    again = cluster.run("-e", "qdrant_snapshot_dir=%s" % dest, playbook="playbooks/backup.yml")
+    assert again.rc == 0 and again.recap["changed"] == 0, again.tail()
+    assert "- 'faq: unchanged'\n    - 'products: unchanged'" in again.output
+
+    cluster.standin._state.collections.pop("faq")  # data lost
+    check = cluster.run("-e", "qdrant_snapshot_dir=%s" % dest, "-e", '{"qdrant_snapshot_collections": ["faq"]}',
+                        playbook="playbooks/restore.yml", check=True)
+    assert check.rc == 0 and check.recap["changed"] == 1, check.tail()
+    assert "faq" not in cluster.standin.collections
+    restore = cluster.run("-e", "qdrant_snapshot_dir=%s" % dest, playbook="playbooks/restore.yml", verbosity=3)
+    assert restore.rc == 0, restore.tail()
+    assert key not in restore.output
+    assert "- 'faq: restored'\n    - 'products: unchanged'" in restore.output
+    assert cluster.standin.points("faq") == {"1": {"q": "why"}, "2": {"q": "how"}}
+
+
+def test_backup_without_a_directory_fails_naming_the_variable(make_local_cluster):
+    cluster = make_local_cluster()
+    run = cluster.run(playbook="playbooks/backup.yml")
+    assert run.rc != 0
+    assert "Set qdrant_snapshot_dir" in run.output
