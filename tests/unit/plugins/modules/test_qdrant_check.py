@@ -1,5 +1,4 @@
 """qdrant_check against the real Qdrant stand-in over HTTP and HTTPS: every check's pass and fail path."""
-import base64
 import dataclasses
 import json
 import sys
