@@ -254,7 +254,7 @@ class Cluster:
         else:
             obj, warnings = validation.validate_builtin_schema(rt, obj, fv)
             defaults.apply_defaults(rt.kind, obj, self.default_storage_class)
-            validation.validate_semantics(rt, obj)
+            validation.validate_semantics(rt, obj, self._selector_causes(rt, obj, old))
         if rt.kind == "Service":
             self._service_ips(obj, old)
         if rt.kind == "CustomResourceDefinition":
@@ -300,13 +300,21 @@ class Cluster:
                     prev = oports.get((p.get("port"), p.get("protocol")), {}).get("nodePort")
                     p["nodePort"] = prev or next(self._node_port)
 
+    def _selector_causes(self, rt, obj, old):
+        """The selector of an apps/v1 Deployment, ReplicaSet or DaemonSet never changes: ValidateUpdate of
+        pkg/registry/apps/{deployment,replicaset,daemonset}/strategy.go appends ValidateImmutableField(spec.selector)
+        after ValidateDeploymentUpdate's own errors (pkg/apis/apps/validation/validation.go), so one 422 names both."""
+        if old is None or rt.kind not in ("Deployment", "ReplicaSet", "DaemonSet"):
+            return []
+        spec, ospec = obj.get("spec") or {}, old.get("spec") or {}
+        if _stable(spec.get("selector")) != _stable(ospec.get("selector")):
+            return [Cause("spec.selector", "Invalid value", "field is immutable")._with_value(
+                _go_selector(spec.get("selector")))]
+        return []
+
     def _check_immutable(self, rt, obj, old):
         name = obj["metadata"]["name"]
         spec, ospec = obj.get("spec") or {}, old.get("spec") or {}
-        if rt.kind in ("Deployment", "ReplicaSet", "DaemonSet") and _stable(spec.get("selector")) != _stable(
-                ospec.get("selector")):
-            raise invalid(rt, name, [Cause("spec.selector", "Invalid value", "field is immutable")._with_value(
-                _go_selector(spec.get("selector")))])
         if rt.kind == "StatefulSet":
             allowed = ("replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
                        "minReadySeconds")
@@ -702,6 +710,33 @@ class Cluster:
         obj = self.objects.get(self.key(rt, ns, name))
         if obj is not None and rt.kind in ("Deployment", "StatefulSet", "PersistentVolumeClaim", "ReplicaSet"):
             self._make_ready(rt, obj)
+        elif obj is not None and rt.crd and rt.group == "gateway.networking.k8s.io" and rt.kind in (
+                "HTTPRoute", "GRPCRoute"):
+            self._accept_route(rt, obj)
+
+    # The Gateway controller of every parent: it accepts the route for each parentRef (Gateway API
+    # RouteParentStatus: status.parents[] with parentRef, controllerName and conditions Accepted / ResolvedRefs,
+    # as conformant implementations write them). No Gateway objects are modelled: every parent accepts.
+    ROUTE_CONTROLLER = "emulator.local/gateway-controller"
+
+    def _accept_route(self, rt, obj):
+        gen = obj["metadata"].get("generation", 1)
+        old = {_stable(p.get("parentRef")): p for p in (obj.get("status") or {}).get("parents") or []}
+        parents = []
+        for ref in (obj.get("spec") or {}).get("parentRefs") or []:
+            ref = dict(ref)
+            ref.setdefault("group", "gateway.networking.k8s.io")
+            ref.setdefault("kind", "Gateway")
+            prev = {c.get("type"): c for c in (old.get(_stable(ref)) or {}).get("conditions") or []}
+            conds = []
+            for ctype, reason, msg in (("Accepted", "Accepted", "Route is accepted"),
+                                       ("ResolvedRefs", "ResolvedRefs", "Resolved all the Object references")):
+                p = prev.get(ctype) or {}
+                conds.append({"type": ctype, "status": "True", "reason": reason, "message": msg,
+                              "observedGeneration": gen,
+                              "lastTransitionTime": p.get("lastTransitionTime") or now()})
+            parents.append({"parentRef": ref, "controllerName": self.ROUTE_CONTROLLER, "conditions": conds})
+        self._set_status_internal(rt, obj, {"parents": parents})
 
     def _make_ready(self, rt, obj):
         spec = obj.get("spec") or {}
