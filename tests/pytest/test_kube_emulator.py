@@ -225,7 +225,7 @@ def test_dry_run_stores_nothing(api, ns, emu):
     s, body = api("PATCH", path + "/web?dryRun=All", {"spec": {"replicas": 3}},
                   ct="application/strategic-merge-patch+json")
     assert s == 200 and body["spec"]["replicas"] == 3 and body["metadata"]["generation"] == 2
-    s, body = api("PATCH", path + "/web?dryRun=All&fieldManager=t", json.dumps(deployment(replicas=5)),
+    s, body = api("PATCH", path + "/web?dryRun=All&fieldManager=t&force=true", json.dumps(deployment(replicas=5)),
                   ct="application/apply-patch+yaml")
     assert s == 200 and body["spec"]["replicas"] == 5
     s, body = api("DELETE", path + "/web?dryRun=All")
@@ -817,3 +817,57 @@ def test_routes_are_accepted_by_every_parent(api, ns):
     [parent] = got["status"]["parents"]
     assert parent["parentRef"]["name"] == "external" and parent["parentRef"]["namespace"] == "gateway"
     assert {c["type"]: c["status"] for c in parent["conditions"]} == {"Accepted": "True", "ResolvedRefs": "True"}
+
+
+def _fields(body, manager):
+    [entry] = [m for m in body["metadata"]["managedFields"] if m["manager"] == manager]
+    return entry
+
+
+def test_managed_fields_client_side_creator_owns_the_defaults(api, ns):
+    """Updater.Update (structured-merge-diff merge/update.go) on create compares against an empty object after
+    defaulting: a kubectl/Argo CD client-side creator owns the defaulted rollingUpdate (as a real server shows:
+    f:strategy: {f:rollingUpdate: {f:maxSurge, f:maxUnavailable}, f:type})."""
+    path = "/apis/apps/v1/namespaces/%s/deployments" % ns
+    s, body = api("POST", path + "?fieldManager=argocd-controller", deployment())
+    assert s == 201
+    entry = _fields(api("GET", path + "/web")[1], "argocd-controller")
+    assert entry["operation"] == "Update" and entry["fieldsType"] == "FieldsV1" and entry["apiVersion"] == "apps/v1"
+    strategy = entry["fieldsV1"]["f:spec"]["f:strategy"]
+    assert strategy == {"f:type": {}, "f:rollingUpdate": {"f:maxSurge": {}, "f:maxUnavailable": {}}}
+    containers = entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    assert '.' in containers['k:{"name":"main"}']
+
+
+def test_managed_fields_defaults_after_an_apply_are_owned_by_nobody(api, ns):
+    """Updater.Apply: the applier owns exactly its configuration; the defaulted rollingUpdate is nobody's and
+    stays, which is why a later Recreate apply is refused (see the test above)."""
+    y = "application/apply-patch+yaml"
+    path = "/apis/apps/v1/namespaces/%s/deployments/web" % ns
+    s, body = api("PATCH", path + "?fieldManager=argocd-controller", json.dumps(deployment()), ct=y)
+    assert s == 201 and body["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": "25%", "maxSurge": "25%"}
+    entry = _fields(body, "argocd-controller")
+    assert entry["operation"] == "Apply" and "f:strategy" not in entry["fieldsV1"]["f:spec"]
+    assert [m["manager"] for m in body["metadata"]["managedFields"]] == ["argocd-controller"]
+
+
+def test_apply_conflicts_with_an_update_manager_and_keeps_fields_it_co_owns(api, ns):
+    """Conflicts are fields another manager owns, Update managers included, whose value the apply changes; a
+    field the applier stops applying stays while another manager still owns it."""
+    y = "application/apply-patch+yaml"
+    path = "/apis/apps/v1/namespaces/%s/deployments" % ns
+    dep = deployment()
+    dep["metadata"]["labels"] = {"team": "a"}
+    assert api("POST", path + "?fieldManager=kubectl-client-side-apply", dep)[0] == 201
+    s, body = api("PATCH", path + "/web?fieldManager=peekoff.qdrant", json.dumps(deployment(replicas=2)), ct=y)
+    assert s == 409 and status_of(body)["reason"] == "Conflict"
+    assert body["message"] == 'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply": .spec.replicas'
+    s, body = api("PATCH", path + "/web?fieldManager=peekoff.qdrant&force=true",
+                  json.dumps(dict(dep, spec=dict(dep["spec"], replicas=2))), ct=y)
+    assert s == 200 and body["spec"]["replicas"] == 2
+    creator = _fields(body, "kubectl-client-side-apply")["fieldsV1"]["f:spec"]
+    assert "f:replicas" not in creator, "a forced apply takes the field from the Update manager"
+    # dropping the label it shares with the client-side creator leaves it in place
+    s, body = api("PATCH", path + "/web?fieldManager=peekoff.qdrant&force=true", json.dumps(deployment(replicas=2)),
+                  ct=y)
+    assert s == 200 and body["metadata"]["labels"] == {"team": "a"}
