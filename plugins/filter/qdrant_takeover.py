@@ -142,9 +142,11 @@ def _image(workload):
     return None
 
 
-def _is_qdrant_workload(workload, want):
-    return (_meta(workload).get("name") == want["name"] or want["claim"] in claims_of(workload)
-            or _image(workload) is not None)
+def _is_qdrant_workload(workload, want, own_manager):
+    """Ours by name, on our claim, or another tool's Qdrant (another instance of this collection is left alone)."""
+    if _meta(workload).get("name") == want["name"] or want["claim"] in claims_of(workload):
+        return True
+    return _image(workload) is not None and (_meta(workload).get("labels") or {}).get(MANAGED_BY) != own_manager
 
 
 def _workload_findings(w, want):
@@ -229,7 +231,7 @@ def qdrant_takeover_plan(want, deployments=None, statefulsets=None, services=Non
         if key not in ways:
             ways.append(key)
 
-    workloads = [w for w in list(deployments or []) + list(statefulsets or []) if _is_qdrant_workload(w, want)]
+    workloads = [w for w in list(deployments or []) + list(statefulsets or []) if _is_qdrant_workload(w, want, own_manager)]
     for w in workloads:
         findings = _workload_findings(w, want)
         mgrs = managers_of(w, own_manager)

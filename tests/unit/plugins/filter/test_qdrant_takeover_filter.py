@@ -139,6 +139,16 @@ def test_unrelated_workloads_are_left_alone():
     assert qdrant_takeover_plan(WANT, [ours(), web], [], [service()], [])["conflicts"] == []
 
 
+def test_another_instance_of_this_collection_is_left_alone():
+    second = ours()
+    second["metadata"]["name"] = "vectors"
+    second["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] = "vectors-storage"
+    assert qdrant_takeover_plan(WANT, [ours(), second], [], [service()], [])["conflicts"] == []
+    second["metadata"]["labels"] = {"app": "vectors"}
+    assert "Deployment qdrant/vectors: metadata.name is another Qdrant workload" in \
+        qdrant_takeover_plan(WANT, [ours(), second], [], [service()], [])["message"]
+
+
 def test_bad_input_is_a_filter_error():
     with pytest.raises(AnsibleFilterError, match="needs claim"):
         qdrant_takeover_plan({k: v for k, v in WANT.items() if k != "claim"})
