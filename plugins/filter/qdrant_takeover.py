@@ -41,7 +41,7 @@ def _j(value):
     return json.dumps(value, sort_keys=True)
 
 
-def managers_of(obj, own_manager):
+def managers_of(obj):
     """Who else claims ``obj``: [(description, way_out_key)] from tracking annotations, labels, managedFields."""
     meta = _meta(obj)
     ann = meta.get("annotations") or {}
@@ -234,7 +234,7 @@ def qdrant_takeover_plan(want, deployments=None, statefulsets=None, services=Non
     workloads = [w for w in list(deployments or []) + list(statefulsets or []) if _is_qdrant_workload(w, want, own_manager)]
     for w in workloads:
         findings = _workload_findings(w, want)
-        mgrs = managers_of(w, own_manager)
+        mgrs = managers_of(w)
         ours = _meta(w).get("labels", {}).get(MANAGED_BY) == own_manager
         if not findings and not mgrs and ours:
             continue
@@ -264,7 +264,7 @@ def qdrant_takeover_plan(want, deployments=None, statefulsets=None, services=Non
     for svc in services or []:
         if _meta(svc).get("name") != want["name"]:
             continue
-        mgrs = managers_of(svc, own_manager)
+        mgrs = managers_of(svc)
         sel = (svc.get("spec") or {}).get("selector") or {}
         if _j(sel) != _j(want["selector"]):
             conflicts.append("%s: spec.selector is %s, this collection's pods carry %s"
@@ -281,7 +281,7 @@ def qdrant_takeover_plan(want, deployments=None, statefulsets=None, services=Non
     for obj in others or []:
         if not obj:
             continue
-        mgrs = managers_of(obj, own_manager)
+        mgrs = managers_of(obj)
         for desc, key in mgrs:
             conflicts.append("%s: managed by %s" % (_ref(obj), desc))
             add_way(key)
