@@ -234,28 +234,24 @@ def _seed_helm(cluster, release="qdrant"):
                 "spec": {"type": "ClusterIP", "selector": selector,
                          "ports": [{"name": n, "port": p, "targetPort": p, "protocol": "TCP"}
                                    for n, p in (("http", 6333), ("grpc", 6334), ("p2p", 6335))]}}, "helm")
+    ports = [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in (("http", 6333), ("grpc", 6334), ("p2p", 6335))]
+    container = {"name": "qdrant", "image": "docker.io/qdrant/qdrant:v1.18.1", "command": ["/bin/bash", "-c"],
+                 "args": ["./config/initialize.sh"], "ports": ports,
+                 "securityContext": {"runAsUser": 1000, "runAsGroup": 2000, "runAsNonRoot": True,
+                                     "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
+                 "volumeMounts": [{"name": "qdrant-storage", "mountPath": "/qdrant/storage"},
+                                  {"name": "qdrant-snapshots", "mountPath": "/qdrant/snapshots"},
+                                  {"name": "qdrant-init", "mountPath": "/qdrant/init"}]}
+    pod_spec = {"containers": [container], "securityContext": {"fsGroup": 3000, "fsGroupChangePolicy": "Always"},
+                "volumes": [{"name": "qdrant-snapshots", "emptyDir": {}}, {"name": "qdrant-init", "emptyDir": {}}]}
+    claim_template = {"metadata": {"name": "qdrant-storage", "labels": {"app": "qdrant"}},
+                      "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}}
     api.create({"apiVersion": "apps/v1", "kind": "StatefulSet",
                 "metadata": {"name": release, "namespace": NS, "labels": labels, "annotations": ann},
                 "spec": {"replicas": 1, "podManagementPolicy": "Parallel", "selector": {"matchLabels": selector},
                          "serviceName": release + "-headless",
-                         "template": {"metadata": {"labels": selector},
-                                      "spec": {"containers": [{
-                                          "name": "qdrant", "image": "docker.io/qdrant/qdrant:v1.18.1",
-                                          "command": ["/bin/bash", "-c"], "args": ["./config/initialize.sh"],
-                                          "ports": [{"name": n, "containerPort": p, "protocol": "TCP"}
-                                                    for n, p in (("http", 6333), ("grpc", 6334), ("p2p", 6335))],
-                                          "securityContext": {"runAsUser": 1000, "runAsGroup": 2000,
-                                                              "runAsNonRoot": True, "allowPrivilegeEscalation": False,
-                                                              "readOnlyRootFilesystem": True},
-                                          "volumeMounts": [{"name": "qdrant-storage", "mountPath": "/qdrant/storage"},
-                                                           {"name": "qdrant-snapshots", "mountPath": "/qdrant/snapshots"},
-                                                           {"name": "qdrant-init", "mountPath": "/qdrant/init"}]}],
-                                          "securityContext": {"fsGroup": 3000, "fsGroupChangePolicy": "Always"},
-                                          "volumes": [{"name": "qdrant-snapshots", "emptyDir": {}},
-                                                      {"name": "qdrant-init", "emptyDir": {}}]}},
-                         "volumeClaimTemplates": [{"metadata": {"name": "qdrant-storage", "labels": {"app": "qdrant"}},
-                                                   "spec": {"accessModes": ["ReadWriteOnce"],
-                                                            "resources": {"requests": {"storage": "10Gi"}}}}]}},
+                         "template": {"metadata": {"labels": selector}, "spec": pod_spec},
+                         "volumeClaimTemplates": [claim_template]}},
                "helm")
 
 

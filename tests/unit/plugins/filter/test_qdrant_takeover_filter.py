@@ -5,8 +5,8 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.peekoff.qdrant.plugins.filter.qdrant_takeover import (FilterModule, qdrant_route_rivals,
-                                                                              qdrant_takeover_plan)
+from ansible_collections.peekoff.qdrant.plugins.filter.qdrant_takeover import FilterModule
+from ansible_collections.peekoff.qdrant.plugins.filter.qdrant_takeover import qdrant_route_rivals, qdrant_takeover_plan
 
 SELECTOR = {"app.kubernetes.io/name": "qdrant", "app.kubernetes.io/instance": "qdrant",
             "app.kubernetes.io/component": "database"}
