@@ -225,7 +225,7 @@ def test_dry_run_stores_nothing(api, ns, emu):
     s, body = api("PATCH", path + "/web?dryRun=All", {"spec": {"replicas": 3}},
                   ct="application/strategic-merge-patch+json")
     assert s == 200 and body["spec"]["replicas"] == 3 and body["metadata"]["generation"] == 2
-    s, body = api("PATCH", path + "/web?dryRun=All&fieldManager=t", json.dumps(deployment(replicas=5)),
+    s, body = api("PATCH", path + "/web?dryRun=All&fieldManager=t&force=true", json.dumps(deployment(replicas=5)),
                   ct="application/apply-patch+yaml")
     assert s == 200 and body["spec"]["replicas"] == 5
     s, body = api("DELETE", path + "/web?dryRun=All")
@@ -752,3 +752,122 @@ def test_local_env_wires_standin_keys_from_secret(tmp_path):
     assert r.returncode == 0
     r = subprocess.run(le + ["status", "--state-dir", state], capture_output=True, text=True, timeout=30, check=False)
     assert r.returncode != 0 and json.loads(r.stdout)["running"] is False
+
+
+# ------------------------------------------------------------------------------------------ takeover (issue 9)
+def test_recreate_over_defaulted_rolling_update_is_refused_with_the_selector_like_the_apiserver(api, ns):
+    """A Deployment created without a strategy gets RollingUpdate 25%/25% (SetDefaults_Deployment,
+    pkg/apis/apps/v1/defaults.go). A server-side apply that switches to Recreate and does not name
+    rollingUpdate keeps it (apply leaves fields it does not own), so ValidateDeploymentStrategy refuses
+    (pkg/apis/apps/validation/validation.go); a changed selector is refused in the same 422, after the spec's
+    own errors (ValidateUpdate in pkg/registry/apps/deployment/strategy.go)."""
+    path = "/apis/apps/v1/namespaces/%s/deployments" % ns
+    s, created = api("POST", path + "?fieldManager=argocd-controller", deployment())
+    assert s == 201 and created["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": "25%", "maxSurge": "25%"}
+    rv = api("GET", path + "/web")[1]["metadata"]["resourceVersion"]
+    y = "application/apply-patch+yaml"
+    recreate = deployment(strategy={"type": "Recreate"})
+    s, body = api("PATCH", path + "/web?fieldManager=peekoff.qdrant&force=true", json.dumps(recreate), ct=y)
+    assert s == 422 and status_of(body)["reason"] == "Invalid"
+    assert body["message"] == ('Deployment.apps "web" is invalid: spec.strategy.rollingUpdate: Forbidden: may not be '
+                               "specified when strategy `type` is 'Recreate'")
+    other = deployment(strategy={"type": "Recreate"})
+    other["spec"]["selector"] = {"matchLabels": {"app": "web", "tier": "db"}}
+    other["spec"]["template"]["metadata"]["labels"]["tier"] = "db"
+    s, body = api("PATCH", path + "/web?fieldManager=peekoff.qdrant&force=true", json.dumps(other), ct=y)
+    assert s == 422
+    assert body["message"].startswith('Deployment.apps "web" is invalid: [spec.strategy.rollingUpdate: Forbidden: '
+                                      "may not be specified when strategy `type` is 'Recreate', spec.selector: "
+                                      "Invalid value: ")
+    assert body["message"].endswith(": field is immutable]")
+    assert [c["field"] for c in body["details"]["causes"]] == ["spec.strategy.rollingUpdate", "spec.selector"]
+    assert api("GET", path + "/web")[1]["metadata"]["resourceVersion"] == rv
+
+
+def test_merge_patch_with_null_drops_the_defaulted_rolling_update(api, ns):
+    """What does work on a real server: one JSON merge patch (RFC 7386: null removes) that sets Recreate and
+    removes rollingUpdate in the same request; the strategic-merge form needs $retainKeys."""
+    path = "/apis/apps/v1/namespaces/%s/deployments" % ns
+    assert api("POST", path, deployment())[0] == 201
+    s, body = api("PATCH", path + "/web", {"spec": {"strategy": {"type": "Recreate"}}},
+                  ct="application/strategic-merge-patch+json")
+    assert s == 422 and "spec.strategy.rollingUpdate: Forbidden" in body["message"]
+    s, body = api("PATCH", path + "/web", {"spec": {"strategy": {"type": "Recreate", "rollingUpdate": None}}},
+                  ct="application/merge-patch+json")
+    assert s == 200 and body["spec"]["strategy"] == {"type": "Recreate"}
+    s, body = api("PATCH", path + "/web", {"spec": {"strategy": {"$retainKeys": ["type"], "type": "RollingUpdate"}}},
+                  ct="application/strategic-merge-patch+json")
+    assert s == 200 and body["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": "25%", "maxSurge": "25%"}
+
+
+def test_unknown_strategy_type_is_unsupported(api, ns):
+    s, body = api("POST", "/apis/apps/v1/namespaces/%s/deployments" % ns, deployment(strategy={"type": "Blue"}))
+    assert s == 422 and 'spec.strategy.type: Unsupported value: "Blue": supported values: "Recreate", ' \
+        '"RollingUpdate"' in body["message"]
+
+
+def test_routes_are_accepted_by_every_parent(api, ns):
+    """The emulated Gateway controller writes status.parents[] (RouteParentStatus) with Accepted=True."""
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"},
+             "spec": {"parentRefs": [{"name": "external", "namespace": "gateway"}], "hostnames": ["a.example.com"],
+                      "rules": [{"backendRefs": [{"name": "svc", "port": 80}]}]}}
+    s, _body = api("POST", "/apis/gateway.networking.k8s.io/v1/namespaces/%s/httproutes" % ns, route)
+    assert s == 201
+    got = api("GET", "/apis/gateway.networking.k8s.io/v1/namespaces/%s/httproutes/r" % ns)[1]
+    [parent] = got["status"]["parents"]
+    assert parent["parentRef"]["name"] == "external" and parent["parentRef"]["namespace"] == "gateway"
+    assert {c["type"]: c["status"] for c in parent["conditions"]} == {"Accepted": "True", "ResolvedRefs": "True"}
+
+
+def _fields(body, manager):
+    [entry] = [m for m in body["metadata"]["managedFields"] if m["manager"] == manager]
+    return entry
+
+
+def test_managed_fields_client_side_creator_owns_the_defaults(api, ns):
+    """Updater.Update (structured-merge-diff merge/update.go) on create compares against an empty object after
+    defaulting: a kubectl/Argo CD client-side creator owns the defaulted rollingUpdate (as a real server shows:
+    f:strategy: {f:rollingUpdate: {f:maxSurge, f:maxUnavailable}, f:type})."""
+    path = "/apis/apps/v1/namespaces/%s/deployments" % ns
+    s, body = api("POST", path + "?fieldManager=argocd-controller", deployment())
+    assert s == 201
+    entry = _fields(api("GET", path + "/web")[1], "argocd-controller")
+    assert entry["operation"] == "Update" and entry["fieldsType"] == "FieldsV1" and entry["apiVersion"] == "apps/v1"
+    strategy = entry["fieldsV1"]["f:spec"]["f:strategy"]
+    assert strategy == {"f:type": {}, "f:rollingUpdate": {"f:maxSurge": {}, "f:maxUnavailable": {}}}
+    containers = entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    assert '.' in containers['k:{"name":"main"}']
+
+
+def test_managed_fields_defaults_after_an_apply_are_owned_by_nobody(api, ns):
+    """Updater.Apply: the applier owns exactly its configuration; the defaulted rollingUpdate is nobody's and
+    stays, which is why a later Recreate apply is refused (see the test above)."""
+    y = "application/apply-patch+yaml"
+    path = "/apis/apps/v1/namespaces/%s/deployments/web" % ns
+    s, body = api("PATCH", path + "?fieldManager=argocd-controller", json.dumps(deployment()), ct=y)
+    assert s == 201 and body["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": "25%", "maxSurge": "25%"}
+    entry = _fields(body, "argocd-controller")
+    assert entry["operation"] == "Apply" and "f:strategy" not in entry["fieldsV1"]["f:spec"]
+    assert [m["manager"] for m in body["metadata"]["managedFields"]] == ["argocd-controller"]
+
+
+def test_apply_conflicts_with_an_update_manager_and_keeps_fields_it_co_owns(api, ns):
+    """Conflicts are fields another manager owns, Update managers included, whose value the apply changes; a
+    field the applier stops applying stays while another manager still owns it."""
+    y = "application/apply-patch+yaml"
+    path = "/apis/apps/v1/namespaces/%s/deployments" % ns
+    dep = deployment()
+    dep["metadata"]["labels"] = {"team": "a"}
+    assert api("POST", path + "?fieldManager=kubectl-client-side-apply", dep)[0] == 201
+    s, body = api("PATCH", path + "/web?fieldManager=peekoff.qdrant", json.dumps(deployment(replicas=2)), ct=y)
+    assert s == 409 and status_of(body)["reason"] == "Conflict"
+    assert body["message"] == 'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply": .spec.replicas'
+    s, body = api("PATCH", path + "/web?fieldManager=peekoff.qdrant&force=true",
+                  json.dumps(dict(dep, spec=dict(dep["spec"], replicas=2))), ct=y)
+    assert s == 200 and body["spec"]["replicas"] == 2
+    creator = _fields(body, "kubectl-client-side-apply")["fieldsV1"]["f:spec"]
+    assert "f:replicas" not in creator, "a forced apply takes the field from the Update manager"
+    # dropping the label it shares with the client-side creator leaves it in place
+    s, body = api("PATCH", path + "/web?fieldManager=peekoff.qdrant&force=true", json.dumps(deployment(replicas=2)),
+                  ct=y)
+    assert s == 200 and body["metadata"]["labels"] == {"team": "a"}

@@ -19,6 +19,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -108,7 +109,17 @@ class PodConfig:
         except Unresolvable:
             env = {}
         return StandinConfig(api_key=env.get(ENV_API_KEY) or None, read_only_api_key=env.get(ENV_RO_KEY) or None,
-                             jwt_rbac=_truthy(env.get(ENV_JWT, "false")), version=self.version)
+                             jwt_rbac=_truthy(env.get(ENV_JWT, "false")), version=self.image_version() or self.version)
+
+    def image_version(self):
+        """The Qdrant version of the image the Deployment runs (``...:v1.18.1-unprivileged`` -> 1.18.1), as the
+        real pod would report it; None when the tag names no version."""
+        dep = self.emu.get("apps/v1", "Deployment", self.namespace, self.deployment)
+        for c in (((dep or {}).get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []:
+            m = re.search(r":v?([0-9]+\.[0-9]+\.[0-9]+)", c.get("image") or "")
+            if c.get("name") == "qdrant" and m:
+                return m.group(1)
+        return None
 
     def ready(self):
         try:

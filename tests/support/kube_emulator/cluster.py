@@ -10,7 +10,7 @@ import uuid
 
 import yaml
 
-from . import defaults, patching, schemas, validation
+from . import defaults, managed, patching, schemas, validation
 from .errors import (ApiError, Cause, already_exists, bad_request, conflict, invalid, namespace_not_found,
                      not_found, unsupported_media_type)
 from .selectors import (label_selector_matches, match_fields, match_label_requirements, parse_field_selector,
@@ -50,6 +50,8 @@ class Cluster:
         self.types = {}             # (group, version, plural) -> ResourceType
         self.objects = {}           # (group, plural, ns, name) -> dict
         self.applied = {}           # object key -> {manager: apply config}
+        self.apply_times = {}       # object key -> {manager: time of its last apply that changed something}
+        self.updaters = {}          # object key -> {manager: {"paths": {path: value}, "time": ts}} (operation Update)
         self._rv = itertools.count(1000)
         self._ip = itertools.count(10)
         self._node_port = itertools.count(30000)
@@ -93,11 +95,71 @@ class Cluster:
         return (rt.group, rt.plural, ns if rt.namespaced else "", name)
 
     def out(self, rt, obj):
-        """The object as served through ``rt``'s version."""
+        """The object as served through ``rt``'s version, with its metadata.managedFields."""
         o = copy.deepcopy(obj)
         o["apiVersion"] = rt.api_version
         o["kind"] = rt.kind
+        meta = o.get("metadata") or {}
+        mf = self._managed_fields(rt, self.key(rt, meta.get("namespace"), meta.get("name")))
+        if mf:
+            meta["managedFields"] = mf
         return o
+
+    # ------------------------------------------------------------------ field ownership (managed.py)
+    def _schema(self, rt):
+        sname = schemas.def_name_for(rt.group, rt.version, rt.kind)
+        return {"$ref": "#/$defs/%s" % sname} if sname else rt.schema
+
+    def _managed_fields(self, rt, key):
+        out = []
+        schema = None
+        for mgr, cfg in (self.applied.get(key) or {}).items():
+            schema = schema or self._schema(rt)
+            paths = patching.leaf_paths(_apply_body(cfg), schema)
+            out.append({"manager": mgr, "operation": "Apply", "apiVersion": rt.api_version,
+                        "time": (self.apply_times.get(key) or {}).get(mgr) or now(), "fieldsType": "FieldsV1",
+                        "fieldsV1": managed.fields_v1({p: v for p, v in paths.items() if p})})
+        for mgr, entry in (self.updaters.get(key) or {}).items():
+            out.append({"manager": mgr, "operation": "Update", "apiVersion": rt.api_version, "time": entry["time"],
+                        "fieldsType": "FieldsV1", "fieldsV1": managed.fields_v1(entry["paths"])})
+        return out
+
+    def _update_paths(self, key):
+        """Every path some Update manager owns, with that manager: {path: manager}."""
+        owned = {}
+        for mgr, entry in (self.updaters.get(key) or {}).items():
+            for p in entry["paths"]:
+                owned.setdefault(p, mgr)
+        return owned
+
+    def _record_update(self, rt, key, old, new, manager):
+        """Updater.Update (structured-merge-diff merge/update.go): added/modified fields become ``manager``'s and
+        leave the other Update managers; removed fields leave every set."""
+        schema = self._schema(rt)
+        old_paths = managed.object_paths(old, schema) if old is not None else {}
+        new_paths = managed.object_paths(new, schema)
+        changed, removed = managed.compare(old_paths, new_paths)
+        mgrs = self.updaters.setdefault(key, {})
+        for mgr in list(mgrs):
+            if mgr == manager:
+                continue
+            mgrs[mgr]["paths"] = {p: v for p, v in mgrs[mgr]["paths"].items() if p not in changed and p not in removed}
+            if not mgrs[mgr]["paths"]:
+                del mgrs[mgr]
+        if manager is None or not (changed or removed):
+            return
+        mine = dict((mgrs.get(manager) or {}).get("paths") or {})
+        mine.update({p: new_paths[p] for p in changed})
+        mine = {p: v for p, v in mine.items() if p not in removed}
+        if mine:
+            mgrs[manager] = {"paths": mine, "time": now()}
+        else:
+            mgrs.pop(manager, None)
+
+    def _forget(self, key):
+        self.applied.pop(key, None)
+        self.apply_times.pop(key, None)
+        self.updaters.pop(key, None)
 
     # ------------------------------------------------------------------ reads
     def get(self, rt, ns, name):
@@ -254,7 +316,7 @@ class Cluster:
         else:
             obj, warnings = validation.validate_builtin_schema(rt, obj, fv)
             defaults.apply_defaults(rt.kind, obj, self.default_storage_class)
-            validation.validate_semantics(rt, obj)
+            validation.validate_semantics(rt, obj, self._selector_causes(rt, obj, old))
         if rt.kind == "Service":
             self._service_ips(obj, old)
         if rt.kind == "CustomResourceDefinition":
@@ -300,13 +362,21 @@ class Cluster:
                     prev = oports.get((p.get("port"), p.get("protocol")), {}).get("nodePort")
                     p["nodePort"] = prev or next(self._node_port)
 
+    def _selector_causes(self, rt, obj, old):
+        """The selector of an apps/v1 Deployment, ReplicaSet or DaemonSet never changes: ValidateUpdate of
+        pkg/registry/apps/{deployment,replicaset,daemonset}/strategy.go appends ValidateImmutableField(spec.selector)
+        after ValidateDeploymentUpdate's own errors (pkg/apis/apps/validation/validation.go), so one 422 names both."""
+        if old is None or rt.kind not in ("Deployment", "ReplicaSet", "DaemonSet"):
+            return []
+        spec, ospec = obj.get("spec") or {}, old.get("spec") or {}
+        if _stable(spec.get("selector")) != _stable(ospec.get("selector")):
+            return [Cause("spec.selector", "Invalid value", "field is immutable")._with_value(
+                _go_selector(spec.get("selector")))]
+        return []
+
     def _check_immutable(self, rt, obj, old):
         name = obj["metadata"]["name"]
         spec, ospec = obj.get("spec") or {}, old.get("spec") or {}
-        if rt.kind in ("Deployment", "ReplicaSet", "DaemonSet") and _stable(spec.get("selector")) != _stable(
-                ospec.get("selector")):
-            raise invalid(rt, name, [Cause("spec.selector", "Invalid value", "field is immutable")._with_value(
-                _go_selector(spec.get("selector")))])
         if rt.kind == "StatefulSet":
             allowed = ("replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
                        "minReadySeconds")
@@ -400,7 +470,12 @@ class Cluster:
             if self.key(rt, ns, meta["name"]) in self.objects:
                 raise already_exists(rt, meta["name"])
             obj, warnings = self._admit(rt, body, None, field_validation)
-            return self._store(rt, obj, None, dry_run), warnings
+            result = self._store(rt, obj, None, dry_run)
+            if not dry_run:
+                key = self.key(rt, ns, meta["name"])
+                self._record_update(rt, key, None, obj, field_manager or "unknown")
+                result["metadata"]["managedFields"] = self._managed_fields(rt, key)
+            return result, warnings
 
     def update(self, rt, ns, name, body, dry_run=False, field_validation=None, subresource=None,
                field_manager=None):
@@ -411,12 +486,23 @@ class Cluster:
                 if subresource:
                     raise not_found(rt, name)
                 self._check_namespace(rt, ns)
-                return self.create(rt, ns, body, dry_run, field_validation)   # PUT creates (AllowCreateOnUpdate)
+                return self.create(rt, ns, body, dry_run, field_validation,   # PUT creates (AllowCreateOnUpdate)
+                                   field_manager=field_manager)
             rv = body["metadata"].get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise conflict(rt, name)
             obj, warnings = self._admit(rt, body, old, field_validation, subresource)
-            return self._store(rt, obj, old, dry_run), warnings
+            return self._stored_update(rt, ns, name, obj, old, dry_run, field_manager, subresource), warnings
+
+    def _stored_update(self, rt, ns, name, obj, old, dry_run, field_manager, subresource):
+        result = self._store(rt, obj, old, dry_run)
+        if not dry_run and subresource != "status":
+            key = self.key(rt, ns, name)
+            self._record_update(rt, key, old, obj, field_manager or "unknown")
+            mf = self._managed_fields(rt, key)
+            if mf:
+                result["metadata"]["managedFields"] = mf
+        return result
 
     def patch(self, rt, ns, name, raw, content_type, dry_run=False, field_validation=None, field_manager=None,
               force=False, subresource=None):
@@ -458,7 +544,7 @@ class Cluster:
                                   % (new_meta.get("name"), name))
             self._check_identity(rt, ns, name, new)
             obj, warnings = self._admit(rt, new, old, field_validation, subresource)
-            return self._store(rt, obj, old, dry_run), warnings
+            return self._stored_update(rt, ns, name, obj, old, dry_run, field_manager, subresource), warnings
 
     def _apply(self, rt, ns, name, raw, old, dry_run, field_validation, field_manager, force, subresource):
         if not field_manager:
@@ -493,6 +579,13 @@ class Cluster:
                 for p, v in new_paths.items():
                     if p in theirs and v != "__list__" and _stable(theirs[p]) != _stable(v):
                         conflicts.append((mgr, p))
+            # Update managers (client-side apply, PUT, patch) conflict too, where the apply changes their value.
+            live_paths = managed.object_paths(old, schema)
+            for p, mgr in self._update_paths(key).items():
+                v = new_paths.get(p)
+                if mgr != field_manager and v is not None and v != "__list__" and p in live_paths and \
+                        _stable(live_paths[p]) != _stable(v):
+                    conflicts.append((mgr, p))
             if conflicts:
                 raise _apply_conflict(conflicts, rt)
         if old is None:
@@ -513,6 +606,8 @@ class Cluster:
                 for mgr, cfg in managers.items():
                     if mgr != field_manager:
                         others.update(patching.leaf_paths(_apply_body(cfg), schema))
+                # fields an Update manager also owns stay when this applier drops them
+                others.update({p: True for p in self._update_paths(key)})
                 prev_paths = patching.leaf_paths(_apply_body(prev), schema)
                 # A list-map item this manager applied before and applies no more goes as a whole, key
                 # fields included, like the real server (it owned the item, not only its leaves).
@@ -534,7 +629,13 @@ class Cluster:
             raise already_exists(rt, name)
         result = self._store(rt, obj, old, dry_run)
         if not dry_run:
+            if _stable(self.applied.get(key, {}).get(field_manager)) != _stable(config) or old is None or \
+                    _stable(_strip_rv(obj)) != _stable(_strip_rv(old)):
+                self.apply_times.setdefault(key, {})[field_manager] = now()
             self.applied.setdefault(key, {})[field_manager] = config
+            # the fields this apply changed leave the Update managers (forced conflicts; Updater.Apply)
+            self._record_update(rt, key, old, obj, None)
+            result["metadata"]["managedFields"] = self._managed_fields(rt, key)
         return result, warnings
 
     def delete(self, rt, ns, name, dry_run=False, propagation=None, preconditions=None):
@@ -574,7 +675,7 @@ class Cluster:
                     self._finish_namespace(name)
                 return self.out(rt, old)
             del self.objects[key]
-            self.applied.pop(key, None)
+            self._forget(key)
             if rt.kind == "CustomResourceDefinition":
                 self._unregister_crd(old)
                 result["metadata"]["deletionTimestamp"] = now()
@@ -589,7 +690,7 @@ class Cluster:
         with self.lock:
             for k in [k for k in self.objects if k[2] == name or k == ("", "namespaces", "", name)]:
                 del self.objects[k]
-                self.applied.pop(k, None)
+                self._forget(k)
             self.next_rv()
 
     def _delete_response(self, rt, obj):
@@ -674,7 +775,7 @@ class Cluster:
             spec = crd["spec"]
             for k in [k for k in self.objects if k[0] == spec["group"] and k[1] == spec["names"]["plural"]]:
                 del self.objects[k]
-                self.applied.pop(k, None)
+                self._forget(k)
 
     # ------------------------------------------------------------------ controller
     def set_status(self, rt, ns, name, status, merge=True):
@@ -702,6 +803,33 @@ class Cluster:
         obj = self.objects.get(self.key(rt, ns, name))
         if obj is not None and rt.kind in ("Deployment", "StatefulSet", "PersistentVolumeClaim", "ReplicaSet"):
             self._make_ready(rt, obj)
+        elif obj is not None and rt.crd and rt.group == "gateway.networking.k8s.io" and rt.kind in (
+                "HTTPRoute", "GRPCRoute"):
+            self._accept_route(rt, obj)
+
+    # The Gateway controller of every parent: it accepts the route for each parentRef (Gateway API
+    # RouteParentStatus: status.parents[] with parentRef, controllerName and conditions Accepted / ResolvedRefs,
+    # as conformant implementations write them). No Gateway objects are modelled: every parent accepts.
+    ROUTE_CONTROLLER = "emulator.local/gateway-controller"
+
+    def _accept_route(self, rt, obj):
+        gen = obj["metadata"].get("generation", 1)
+        old = {_stable(p.get("parentRef")): p for p in (obj.get("status") or {}).get("parents") or []}
+        parents = []
+        for ref in (obj.get("spec") or {}).get("parentRefs") or []:
+            ref = dict(ref)
+            ref.setdefault("group", "gateway.networking.k8s.io")
+            ref.setdefault("kind", "Gateway")
+            prev = {c.get("type"): c for c in (old.get(_stable(ref)) or {}).get("conditions") or []}
+            conds = []
+            for ctype, reason, msg in (("Accepted", "Accepted", "Route is accepted"),
+                                       ("ResolvedRefs", "ResolvedRefs", "Resolved all the Object references")):
+                p = prev.get(ctype) or {}
+                conds.append({"type": ctype, "status": "True", "reason": reason, "message": msg,
+                              "observedGeneration": gen,
+                              "lastTransitionTime": p.get("lastTransitionTime") or now()})
+            parents.append({"parentRef": ref, "controllerName": self.ROUTE_CONTROLLER, "conditions": conds})
+        self._set_status_internal(rt, obj, {"parents": parents})
 
     def _make_ready(self, rt, obj):
         spec = obj.get("spec") or {}

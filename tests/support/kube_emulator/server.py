@@ -175,6 +175,9 @@ class Handler(BaseHTTPRequestHandler):
         dry = dry == "All"
         fv = q.get("fieldValidation")
         fm = q.get("fieldManager")
+        # Without fieldManager a write is recorded under the client's User-Agent up to the first "/"
+        # (managerOrUserAgent, staging/src/k8s.io/apiserver/pkg/endpoints/handlers/rest.go); apply needs one.
+        ua_fm = fm or (self.headers.get("User-Agent") or "unknown").split("/")[0][:128]
         warnings = []
         if m in ("GET", "HEAD"):
             if name is None:
@@ -189,7 +192,7 @@ class Handler(BaseHTTPRequestHandler):
             if name is not None:
                 raise method_not_allowed()
             obj = self._json(body)
-            result, warnings = cluster.create(rt, ns, obj, dry, fv, fm)
+            result, warnings = cluster.create(rt, ns, obj, dry, fv, ua_fm)
             return self._send(201, result, self._warn_headers(warnings))
         if m == "PUT":
             if name is None:
@@ -197,7 +200,7 @@ class Handler(BaseHTTPRequestHandler):
             obj = self._json(body)
             with cluster.lock:
                 existed = cluster.objects.get(cluster.key(rt, ns, name)) is not None
-                result, warnings = cluster.update(rt, ns, name, obj, dry, fv, sub, fm)
+                result, warnings = cluster.update(rt, ns, name, obj, dry, fv, sub, ua_fm)
             return self._send(200 if existed else 201, result, self._warn_headers(warnings))
         if m == "PATCH":
             if name is None:
@@ -205,7 +208,10 @@ class Handler(BaseHTTPRequestHandler):
             force = q.get("force") in ("true", "1", "True")
             with cluster.lock:
                 existed = cluster.objects.get(cluster.key(rt, ns, name)) is not None
-                result, warnings = cluster.patch(rt, ns, name, body, self.headers.get("Content-Type"), dry, fv, fm,
+                ct = self.headers.get("Content-Type")
+                is_apply = (ct or "").split(";")[0].strip() in ("application/apply-patch+yaml",
+                                                                "application/apply-patch+cbor")
+                result, warnings = cluster.patch(rt, ns, name, body, ct, dry, fv, fm if is_apply else ua_fm,
                                                  force, sub)
             return self._send(200 if existed else 201, result, self._warn_headers(warnings))
         if m == "DELETE":

@@ -363,7 +363,24 @@ def _check_pvc_spec(spec, path, causes):
             raise ApiError(400, "BadRequest", MSG_QUANTITY)
 
 
-def validate_semantics(rt, obj):
+def _check_deployment_strategy(strategy, path, causes):
+    """ValidateDeploymentStrategy (pkg/apis/apps/validation/validation.go): a Recreate Deployment may not carry
+    rollingUpdate, also when the rollingUpdate is what SetDefaults_Deployment (pkg/apis/apps/v1/defaults.go) put
+    there at creation and the request only changed ``type``."""
+    strategy = strategy or {}
+    stype = strategy.get("type")
+    if stype == "Recreate":
+        if strategy.get("rollingUpdate") is not None:
+            causes.append(Cause(path + ".rollingUpdate", "Forbidden",
+                                "may not be specified when strategy `type` is 'Recreate'"))
+    elif stype not in (None, "RollingUpdate"):
+        causes.append(Cause(path + ".type", "Unsupported value", 'supported values: "Recreate", "RollingUpdate"',
+                            stype, True))
+
+
+def validate_semantics(rt, obj, extra_causes=()):
+    """Like the apiserver's ValidateXxx / ValidateXxxUpdate: every cause in one 422; ``extra_causes`` (the update
+    checks, e.g. an immutable selector) come after the spec's own, as ValidateDeploymentUpdate appends them."""
     causes = []
     kind = rt.kind
     if kind in ("Namespace",):
@@ -391,6 +408,8 @@ def validate_semantics(rt, obj):
         if isinstance(spec.get("replicas"), int) and spec["replicas"] < 0:
             causes.append(Cause("spec.replicas", "Invalid value", "must be greater than or equal to 0",
                                 spec["replicas"], True))
+        if kind == "Deployment":
+            _check_deployment_strategy(spec.get("strategy"), "spec.strategy", causes)
         if kind == "StatefulSet":
             for i, vct in enumerate(spec.get("volumeClaimTemplates") or []):
                 _check_pvc_spec((vct or {}).get("spec"), "spec.volumeClaimTemplates[%d].spec" % i, causes)
@@ -429,6 +448,7 @@ def validate_semantics(rt, obj):
                     if isinstance(port, int) and not 1 <= port <= 65535:
                         causes.append(Cause("spec.%s[%d].ports[%d].port" % (sect, i, j), "Invalid value",
                                             "must be between 1 and 65535, inclusive", port, True))
+    causes.extend(extra_causes)
     if causes:
         raise invalid(rt, (obj.get("metadata") or {}).get("name") or "", causes)
 
