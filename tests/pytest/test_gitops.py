@@ -1,0 +1,278 @@
+"""GitOps parity: what the render (``qdrant_render_dir``) gives Argo CD or Flux is what apply mode applies, and the
+GitOps path is proven like the Ansible path.
+
+- Every combination of the options that change objects (read-only key, JWT RBAC, GRPCRoute, NetworkPolicies, and
+  the secret backend and Reloader switch), as each role reads them (see combinations()), is rendered and applied in
+  ONE ansible-playbook run each: one inventory host per combination, each with its own namespace (and render
+  directory), instead of two playbook runs of ~20 s per combination.
+  ``kubectl kustomize DIR`` (kustomize as Argo CD and Flux run it) must give, object for object and field for field,
+  the apply configuration kubernetes.core sent to the API server in apply mode (the emulator keeps each field
+  manager's last applied configuration, as a real server keeps its managedFields: nothing server-populated is in
+  it, so nothing has to be excluded). The Secret of the ``kubernetes`` backend must be absent from the render and
+  equal to the file written to ``qdrant_render_secret_path``.
+- The render applied the way Argo CD applies it (sync wave by sync wave, server-side apply with field manager
+  ``argocd-controller``; External Secrets Operator acted by the test between the waves) comes up behind the
+  Service, and peekoff.qdrant.verify (qdrant_check through the API server's service proxy) proves it.
+- A key changed behind the Deployment's back (as External Secrets Operator does on refresh) is reported by verify as
+  a stale key, naming the pod; a restart as Stakater Reloader makes it (its env-vars strategy) clears it.
+"""
+import base64
+import hashlib
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from conftest import LocalCluster, _crd_dir_or_fail
+
+SECRET = "app-qdrant-api-key"
+KEY_FIELD = "QDRANT__SERVICE__API_KEY"
+RO_KEY_FIELD = "QDRANT__SERVICE__READ_ONLY_API_KEY"
+WAVE = "argocd.argoproj.io/sync-wave"
+ROLES = ["secrets", "storage", "qdrant", "gateway_routes"]
+
+
+def kubectl():
+    exe = os.environ.get("KUBECTL") or "/usr/bin/kubectl"
+    if not os.path.exists(exe):
+        pytest.fail("kubectl (with its built-in kustomize) is needed: install the kubectl client or set KUBECTL")
+    return exe
+
+
+def kustomize_build(directory):
+    proc = subprocess.run([kubectl(), "kustomize", str(directory)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+def ident(obj):
+    return (obj["apiVersion"], obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+
+
+def applied_configs(cluster, namespace, manager):
+    """{identity: the configuration ``manager`` last applied} for the objects in ``namespace`` and the Namespace."""
+    out = {}
+    with cluster.emu.cluster.lock:
+        for key, by_manager in cluster.emu.cluster.applied.items():
+            if (key[2] == namespace or key[1:] == ("namespaces", "", namespace)) and manager in by_manager:
+                cfg = by_manager[manager]
+                out[ident(cfg)] = cfg
+    return out
+
+
+def combinations():
+    """Every combination of the options each role reads, in 8 hosts: all 8 of (read-only key, JWT RBAC,
+    NetworkPolicies), which the qdrant role reads; the GRPCRoute (gateway_routes) and the secret backend (secrets,
+    and the qdrant role's key checksum) derived from those bits so that both GRPCRoute values and all 4 (read-only
+    key, backend) pairs of the secrets role occur. A role's objects depend only on its own variables, so this covers
+    every combination of what each role renders, at half the cost of the 16 full combinations (measured on the
+    2-core machine: 16 hosts took 184 s to render and 203 s to apply)."""
+    out = []
+    for ro, jwt, np in itertools.product([False, True], repeat=3):
+        out.append({"qdrant_read_only_api_key_enabled": ro, "qdrant_jwt_rbac": jwt,
+                    "qdrant_network_policy_enabled": np, "qdrant_grpc_route_enabled": ro ^ jwt ^ np,
+                    "qdrant_secret_backend": "kubernetes" if jwt ^ np else "external-secrets",
+                    "qdrant_reloader_enabled": ro ^ np})
+    return out
+
+
+def write_matrix(tmp_path, extra_for_host):
+    """An inventory with one local host per combination and a playbook running the four roles."""
+    hosts = {}
+    for i, combo in enumerate(combinations()):
+        name = "c%02d" % i
+        hosts[name] = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                       "qdrant_namespace": "qdrant-" + name, "qdrant_wait": False,
+                       "qdrant_api_key": "full-key-%s-0123456789abcdef" % name,
+                       "qdrant_read_only_api_key": "read-only-key-%s-0123456789" % name,
+                       **combo, **extra_for_host(name)}
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    playbook = tmp_path / "matrix.yml"
+    playbook.write_text(yaml.safe_dump([{"name": "Every combination", "hosts": "all", "gather_facts": False,
+                                         "roles": ["peekoff.qdrant." + r for r in ROLES]}]))
+    return inventory, playbook, hosts
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory):
+    """Render and apply every combination (two ansible-playbook runs in all); yield (cluster, hosts, tmp)."""
+    _crd_dir_or_fail()
+    tmp = tmp_path_factory.mktemp("matrix")
+    cluster = LocalCluster(tmp / "cluster")
+    try:
+        yield _render_and_apply(cluster, tmp)
+    finally:
+        cluster.stop()
+
+
+def _render_and_apply(cluster, tmp):
+    inventory, playbook, hosts = write_matrix(tmp, lambda name: {
+        "qdrant_render_dir": str(tmp / "render" / name), "qdrant_render_secret_path": str(tmp / (name + "-secret.yaml"))})
+    for mode, args in (("render", []), ("apply", ["-e", "qdrant_render_dir=", "-e", "qdrant_render_secret_path="])):
+        run = cluster.run("-i", str(inventory), "--forks", "8", *args, playbook=str(playbook), local_vars=False)
+        assert run.rc == 0, "%s: %s" % (mode, run.tail())
+        print("%s of %d combinations: %.1f s" % (mode, len(hosts), run.duration))
+    return cluster, hosts, tmp
+
+
+@pytest.mark.parametrize("index", range(8))
+def test_kustomize_build_equals_what_apply_mode_applies(matrix, index):
+    cluster, hosts, tmp = matrix
+    name = "c%02d" % index
+    combo = hosts[name]
+    rendered = {ident(o): o for o in kustomize_build(tmp / "render" / name)}
+    applied = applied_configs(cluster, combo["qdrant_namespace"], "peekoff.qdrant")
+    secret_key = ("v1", "Secret", combo["qdrant_namespace"], SECRET)
+    assert secret_key not in rendered, "a Secret is in the render directory"
+    if combo["qdrant_secret_backend"] == "kubernetes":
+        outside = yaml.safe_load((tmp / (name + "-secret.yaml")).read_text())
+        assert outside == applied.pop(secret_key)
+    assert sorted(rendered) == sorted(applied)
+    for key, obj in rendered.items():
+        assert obj == applied[key], key
+    # The combination really is what it says (the comparison above is not between two empty sets).
+    kinds = {k[1] for k in rendered}
+    assert ("GRPCRoute" in kinds) == combo["qdrant_grpc_route_enabled"]
+    assert ("NetworkPolicy" in kinds) == combo["qdrant_network_policy_enabled"]
+    assert ("ExternalSecret" in kinds) == (combo["qdrant_secret_backend"] == "external-secrets")
+    dep = rendered[("apps/v1", "Deployment", combo["qdrant_namespace"], "qdrant")]
+    env = {e["name"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert (RO_KEY_FIELD in env) == combo["qdrant_read_only_api_key_enabled"]
+    assert ("QDRANT__SERVICE__JWT_RBAC" in env) == combo["qdrant_jwt_rbac"]
+    assert ("secret.reloader.stakater.com/reload" in (dep["metadata"].get("annotations") or {})) == \
+        combo["qdrant_reloader_enabled"]
+    checksum = (dep["spec"]["template"]["metadata"].get("annotations") or {}).get("peekoff.qdrant/api-key-checksum")
+    assert (checksum is not None) == (combo["qdrant_secret_backend"] == "kubernetes")
+
+
+# ------------------------------------------------------------------ the GitOps path, proven like the Ansible path
+
+def kubectl_at(cluster, *args, stdin=None):
+    proc = subprocess.run([kubectl(), "--kubeconfig", cluster.kubeconfig, *args], input=stdin, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, "kubectl %s: %s" % (" ".join(args), proc.stderr)
+    return proc.stdout
+
+
+def argocd_sync(cluster, objects):
+    """Apply the objects the way Argo CD syncs them with ServerSideApply=true: wave by wave (lowest
+    argocd.argoproj.io/sync-wave first), server-side apply with Argo CD's field manager. Returns the waves."""
+    waves = {}
+    for obj in objects:
+        waves.setdefault(int((obj["metadata"].get("annotations") or {}).get(WAVE, "0")), []).append(obj)
+    for wave in sorted(waves):
+        kubectl_at(cluster, "apply", "--server-side", "--field-manager=argocd-controller", "-f", "-",
+                   stdin=yaml.safe_dump_all(waves[wave]))
+        yield wave, waves[wave]
+
+
+def eso_writes_secret(cluster, namespace, keys):
+    """What External Secrets Operator does for the ExternalSecret: write its target Secret (its own field manager)."""
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+              "metadata": {"name": SECRET, "namespace": namespace},
+              "data": {k: base64.b64encode(v.encode()).decode() for k, v in keys.items()}}
+    kubectl_at(cluster, "apply", "--server-side", "--force-conflicts", "--field-manager=external-secrets", "-f", "-",
+               stdin=yaml.safe_dump(secret))
+
+
+def reloader_restarts(cluster, namespace, keys):
+    """What Stakater Reloader (--reload-strategy=env-vars, its default) does when the Secret changes: a strategic
+    merge patch adding STAKATER_<SECRET>_SECRET = SHA-1 of the Secret's data (internal/pkg/util/util.go
+    GetSHAfromSecret; patch from internal/pkg/callbacks/rolling_upgrade.go EnvVarTemplate)."""
+    sha = hashlib.sha1(";".join(sorted("%s=%s" % kv for kv in keys.items())).encode()).hexdigest()
+    patch = {"spec": {"template": {"spec": {"containers": [
+        {"name": "qdrant", "env": [{"name": "STAKATER_APP_QDRANT_API_KEY_SECRET", "value": sha}]}]}}}}
+    kubectl_at(cluster, "-n", namespace, "patch", "deployment", "qdrant", "--type", "strategic",
+               "--field-manager=Reloader", "-p", json.dumps(patch))
+
+
+def run_verify(cluster, tmp, **extra):
+    """peekoff.qdrant.verify alone (qdrant_check through the API server's service proxy)."""
+    playbook = tmp / "verify.yml"
+    playbook.write_text(yaml.safe_dump([{"name": "Verify", "hosts": "localhost", "gather_facts": False,
+                                         "roles": ["peekoff.qdrant.verify"]}]))
+    extra = {"qdrant_check_via": "kubernetes_proxy", "qdrant_check_wait_timeout": 30, **extra}
+    return cluster.run("-e", json.dumps(extra), playbook=str(playbook), local_vars=False)
+
+
+def new_keys(tag):
+    return {KEY_FIELD: "full-%s-%s" % (tag, os.urandom(12).hex()), RO_KEY_FIELD: "ro-%s-%s" % (tag, os.urandom(12).hex())}
+
+
+def test_render_synced_like_argocd_is_proven_by_qdrant_check(make_local_cluster, tmp_path):
+    cluster = make_local_cluster()
+    options = {"qdrant_read_only_api_key_enabled": True, "qdrant_jwt_rbac": True}
+    render = cluster.run("-e", json.dumps({"qdrant_render_dir": str(tmp_path / "render"), **options}),
+                         local_vars=False)
+    assert render.rc == 0, render.tail()
+    objects = kustomize_build(tmp_path / "render")
+    assert not [o for o in objects if o["kind"] == "Secret"]
+
+    keys = new_keys("first")
+    order = []
+    for wave, objs in argocd_sync(cluster, objects):
+        order.append((wave, sorted(o["kind"] for o in objs)))
+        if any(o["kind"] == "ExternalSecret" for o in objs):
+            # Argo CD waits for the wave to be healthy (the ExternalSecret Ready): External Secrets Operator
+            # has written the Secret before the Deployment's wave is applied.
+            eso_writes_secret(cluster, "qdrant", keys)
+    assert [w for w, _ in order] == [-2, -1, 0], order
+    assert order[0][1] == ["Namespace"] and order[1][1] == ["ExternalSecret"]
+    dep_key = ("apps", "deployments", "qdrant", "qdrant")
+    assert list(cluster.emu.cluster.applied[dep_key]) == ["argocd-controller"], "applied by Argo CD's manager only"
+
+    run = run_verify(cluster, tmp_path, **options)
+    assert run.rc == 0, run.tail()
+    assert "is ready and its authentication holds" in run.output
+    for check in ("full_key_reads", "read_only_key_reads", "read_only_key_refused_writes", "jwt_read_token_reads",
+                  "jwt_collection_token_scoped"):
+        assert check in run.output, run.tail()
+
+    # The secret store rotates the key: External Secrets Operator rewrites the Secret, Reloader restarts Qdrant.
+    pods_before = {p["metadata"]["name"] for p in cluster.emu.cluster.list(cluster.emu._rt("v1", "Pod"), "qdrant")["items"]}
+    keys = new_keys("second")
+    eso_writes_secret(cluster, "qdrant", keys)
+    reloader_restarts(cluster, "qdrant", keys)
+    pods_after = {p["metadata"]["name"] for p in cluster.emu.cluster.list(cluster.emu._rt("v1", "Pod"), "qdrant")["items"]}
+    assert pods_after and not pods_after & pods_before, "Reloader's patch did not restart the pod"
+    run = run_verify(cluster, tmp_path, **options)
+    assert run.rc == 0, run.tail()
+
+    # Rotated again, but nothing restarts Qdrant (Reloader not running): verify names the stale pod.
+    stale = new_keys("third")
+    eso_writes_secret(cluster, "qdrant", stale)
+    run = run_verify(cluster, tmp_path, **options)
+    assert run.rc != 0
+    text = " ".join(run.output.split())
+    assert "Stale API key" in text and "pod qdrant/%s" % sorted(pods_after)[0] in text, run.tail()
+    for value in list(stale.values()) + list(keys.values()):
+        assert value not in run.output and base64.b64encode(value.encode()).decode() not in run.output
+
+
+def test_apply_mode_key_changed_behind_the_deployment_is_reported(matrix):
+    """Apply mode, key checksum on the pod template: External Secrets Operator (or anyone) changes the Secret and no
+    playbook runs; verify fails naming the pod before qdrant_check sends a single request."""
+    cluster, hosts, tmp = matrix
+    name = next(n for n, h in hosts.items() if h["qdrant_secret_backend"] == "kubernetes")
+    ns = hosts[name]["qdrant_namespace"]
+    pod = [p["metadata"]["name"] for p in cluster.emu.cluster.list(cluster.emu._rt("v1", "Pod"), ns)["items"]]
+    assert len(pod) == 1
+    keys = new_keys("changed")
+    if not hosts[name]["qdrant_read_only_api_key_enabled"]:
+        keys.pop(RO_KEY_FIELD)
+    eso_writes_secret(cluster, ns, keys)
+    run = run_verify(cluster, tmp, qdrant_namespace=ns,
+                     qdrant_read_only_api_key_enabled=hosts[name]["qdrant_read_only_api_key_enabled"])
+    assert run.rc != 0
+    text = " ".join(run.output.split())
+    assert "Stale API key: pod %s/%s" % (ns, pod[0]) in text and "does not carry the fingerprint" in text, run.tail()
+    proxied = [p for _m, p, _q in list(cluster.emu.requests) if "/proxy/" in p and "/namespaces/%s/" % ns in p]
+    assert proxied == [], "qdrant_check ran although the key is stale"
+    for value in keys.values():
+        assert value not in run.output
