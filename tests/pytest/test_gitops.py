@@ -291,16 +291,21 @@ def test_apply_mode_key_changed_behind_the_deployment_is_reported(matrix):
     """Apply mode, key checksum on the pod template: External Secrets Operator (or anyone) changes the Secret and no
     playbook runs; verify fails naming the pod before qdrant_check sends a single request."""
     cluster, hosts, tmp = matrix
-    name = next(n for n, h in hosts.items() if h["qdrant_secret_backend"] == "kubernetes")
+    name = next(n for n, h in hosts.items()
+                if h["qdrant_secret_backend"] == "kubernetes" and h["qdrant_read_only_api_key_enabled"])
     ns = hosts[name]["qdrant_namespace"]
     pod = [p["metadata"]["name"] for p in cluster.emu.cluster.list(cluster.emu._rt("v1", "Pod"), ns)["items"]]
     assert len(pod) == 1
+    # Control: the key the playbook applied is current (its checksum, over both keys, matches). No stand-in serves
+    # this namespace, so qdrant_check then fails on its own; the key check must not be what fails.
+    run = run_verify(cluster, tmp, qdrant_namespace=ns, qdrant_read_only_api_key_enabled=True,
+                     qdrant_check_wait_timeout=1)
+    assert run.rc != 0 and "Prove health and authentication with qdrant_check" in run.output, run.tail()
+    assert "Stale API key" not in run.output, run.tail()
+
     keys = new_keys("changed")
-    if not hosts[name]["qdrant_read_only_api_key_enabled"]:
-        keys.pop(RO_KEY_FIELD)
     eso_writes_secret(cluster, ns, keys)
-    run = run_verify(cluster, tmp, qdrant_namespace=ns,
-                     qdrant_read_only_api_key_enabled=hosts[name]["qdrant_read_only_api_key_enabled"])
+    run = run_verify(cluster, tmp, qdrant_namespace=ns, qdrant_read_only_api_key_enabled=True)
     assert run.rc != 0
     text = " ".join(run.output.split())
     assert "Stale API key: pod %s/%s" % (ns, pod[0]) in text and "does not carry the fingerprint" in text, run.tail()
