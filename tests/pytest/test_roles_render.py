@@ -325,6 +325,17 @@ def test_kubernetes_backend_render_without_an_outside_path_is_refused(tmp_path, 
     assert not out.exists()
 
 
+def test_a_secret_left_by_an_earlier_render_is_removed(tmp_path):
+    """Earlier versions wrote the kubernetes backend's Secret into the render directory: the next render removes it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "secret-app-qdrant-api-key.yaml").write_text("apiVersion: v1\nkind: Secret\n")
+    proc, out = run_roles(tmp_path, {}, roles=["secrets"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "externalsecret-app-qdrant-api-key.yaml", "kustomization.yaml", "namespace-qdrant.yaml"]
+
+
 def test_generated_key_is_stable_and_never_printed(tmp_path):
     secret_path = tmp_path / "secret.yaml"
     extra = {"qdrant_secret_backend": "kubernetes", "qdrant_render_secret_path": str(secret_path)}
