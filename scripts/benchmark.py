@@ -151,7 +151,9 @@ def one_run(workdir):
         phases["check"] = c.measure(playbook + ["--check"])
         phases["verify"] = c.measure(playbook + ["--tags", "qdrant_verify"])
         render_dir = os.path.join(workdir, "render")
-        phases["render"] = c.measure(playbook + ["-e", "qdrant_render_dir=" + render_dir])
+        secret_path = os.path.join(workdir, "render-secret.yaml")  # the key stays outside the Git directory
+        phases["render"] = c.measure(playbook + ["-e", "qdrant_render_dir=" + render_dir,
+                                                 "-e", "qdrant_render_secret_path=" + secret_path])
     finally:
         c.stop()
     b = Cluster(os.path.join(workdir, "baseline"))

@@ -1,6 +1,7 @@
 """Check the directory the roles rendered (qdrant_render_dir) in a molecule scenario:
 
 - every file holds one object, starts with the managed-by comment, and kustomization.yaml lists them all;
+- no file is a Secret (the kubernetes backend's Secret goes to qdrant_render_secret_path, outside the directory);
 - every object validates: built-in kinds against the Kubernetes OpenAPI schemas (kubernetes-validate),
   HTTPRoute/GRPCRoute/ExternalSecret against the served version of the pinned CRDs;
 - every rendered object is contained in the object the same roles applied to the cluster (the live
@@ -86,6 +87,8 @@ def main(render_dir):
             problems.append(f"{name}: not one object with the managed-by comment")
             continue
         obj = docs[0]
+        if obj["kind"] == "Secret":
+            problems.append(f"{name}: a Secret (a key) in the render directory, which is meant for Git")
         try:
             validate(obj)
         except Exception as exc:  # report every file, not just the first

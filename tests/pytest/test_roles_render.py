@@ -87,8 +87,10 @@ def default_render(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def full_render(tmp_path_factory):
-    proc, out = run_roles(tmp_path_factory.mktemp("full"), {
+    tmp = tmp_path_factory.mktemp("full")
+    proc, out = run_roles(tmp, {
         "qdrant_secret_backend": "kubernetes",
+        "qdrant_render_secret_path": str(tmp / "secret.yaml"),
         "qdrant_read_only_api_key_enabled": True,
         "qdrant_jwt_rbac": True,
         "qdrant_grpc_route_enabled": True,
@@ -248,11 +250,13 @@ def test_network_policies(default_render, full_render):
 
 def test_options(full_render):
     out, objs = full_render
-    secret = by_kind(objs, "Secret")
+    secret_file = out.parent / "secret.yaml"
+    secret = yaml.safe_load(secret_file.read_text())
+    assert secret["kind"] == "Secret" and secret["metadata"]["name"] == "app-qdrant-api-key"
     assert set(secret["data"]) == {"QDRANT__SERVICE__API_KEY", "QDRANT__SERVICE__READ_ONLY_API_KEY"}
     assert secret["data"]["QDRANT__SERVICE__API_KEY"] != secret["data"]["QDRANT__SERVICE__READ_ONLY_API_KEY"]
-    assert (out / "secret-app-qdrant-api-key.yaml").stat().st_mode & 0o077 == 0
-    assert not [o for o in objs.values() if o["kind"] == "ExternalSecret"]
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert not [o for o in objs.values() if o["kind"] in ("Secret", "ExternalSecret")]
     dep = by_kind(objs, "Deployment", "qdrant")
     (c,) = dep["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e for e in c["env"]}
@@ -274,16 +278,75 @@ def test_options(full_render):
     assert by_kind(objs, "Deployment")["spec"]["template"]["spec"]["tolerations"][0]["key"] == "db"
 
 
+def test_no_key_value_inside_the_render_dir(full_render):
+    """The kubernetes backend's Secret goes to qdrant_render_secret_path, outside the directory meant for Git:
+    no file under the render directory holds a key, neither plain nor base64."""
+    import base64
+    out, objs = full_render
+    secret = yaml.safe_load((out.parent / "secret.yaml").read_text())
+    needles = [v for b64 in secret["data"].values() for v in (b64, base64.b64decode(b64).decode())]
+    assert len(needles) == 4 and all(len(n) >= 32 for n in needles)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) == len(objs) + 1  # the objects plus kustomization.yaml
+    for f in files:
+        text = f.read_text()
+        assert not [n for n in needles if n in text], f"{f.name} holds a key"
+
+
+def test_reloader_and_sync_waves_by_default(default_render):
+    """GitOps defaults: Stakater Reloader restarts Qdrant when the key Secret changes (no playbook run follows a
+    rotation), and Argo CD sync waves put the Namespace, then the ExternalSecret, before the Deployment."""
+    dummy, objs = default_render
+    dep = by_kind(objs, "Deployment", "qdrant")
+    assert dep["metadata"]["annotations"] == {"secret.reloader.stakater.com/reload": "app-qdrant-api-key"}
+    wave = "argocd.argoproj.io/sync-wave"
+    waves = {o["kind"]: int((o["metadata"].get("annotations") or {}).get(wave, "0")) for o in objs.values()}
+    assert waves["Namespace"] < waves["ExternalSecret"] < waves["Deployment"], waves
+    assert waves["PersistentVolumeClaim"] == waves["Deployment"], "a PVC waiting for its first consumer would block"
+
+
+def test_reloader_can_be_switched_off(tmp_path):
+    proc, out = run_roles(tmp_path, {"qdrant_reloader_enabled": "false"}, roles=["qdrant"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    dep = by_kind(load_dir(out), "Deployment", "qdrant")
+    assert "annotations" not in dep["metadata"]
+
+
+@pytest.mark.parametrize("secret_path", ["", "relative/secret.yaml", "{out}/secret.yaml", "{out}/sub/../x.yaml"])
+def test_kubernetes_backend_render_without_an_outside_path_is_refused(tmp_path, secret_path):
+    """No plaintext key into the Git directory: refused before anything is written, naming the choices."""
+    extra = {"qdrant_secret_backend": "kubernetes",
+             "qdrant_render_secret_path": secret_path.format(out=tmp_path / "out")}
+    proc, out = run_roles(tmp_path, extra, roles=["secrets"])
+    assert proc.returncode != 0
+    text = " ".join((proc.stdout + proc.stderr).split())
+    for choice in ("qdrant_secret_backend=external-secrets", "qdrant_render_secret_path=", "qdrant_render_dir empty"):
+        assert choice in text, text[-3000:]
+    assert not out.exists()
+
+
+def test_a_secret_left_by_an_earlier_render_is_removed(tmp_path):
+    """Earlier versions wrote the kubernetes backend's Secret into the render directory: the next render removes it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "secret-app-qdrant-api-key.yaml").write_text("apiVersion: v1\nkind: Secret\n")
+    proc, out = run_roles(tmp_path, {}, roles=["secrets"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "externalsecret-app-qdrant-api-key.yaml", "kustomization.yaml", "namespace-qdrant.yaml"]
+
+
 def test_generated_key_is_stable_and_never_printed(tmp_path):
-    extra = {"qdrant_secret_backend": "kubernetes"}
+    secret_path = tmp_path / "secret.yaml"
+    extra = {"qdrant_secret_backend": "kubernetes", "qdrant_render_secret_path": str(secret_path)}
     first, out = run_roles(tmp_path, extra, roles=["secrets", "qdrant"])
     assert first.returncode == 0, first.stdout + first.stderr
-    secret = yaml.safe_load((out / "secret-app-qdrant-api-key.yaml").read_text())
+    secret = yaml.safe_load(secret_path.read_text())
     dep = yaml.safe_load((out / "deployment-qdrant.yaml").read_text())
     second, dummy = run_roles(tmp_path, extra, roles=["secrets", "qdrant"])
     assert second.returncode == 0
     assert "changed=0" in second.stdout, second.stdout
-    assert yaml.safe_load((out / "secret-app-qdrant-api-key.yaml").read_text()) == secret
+    assert yaml.safe_load(secret_path.read_text()) == secret
     assert yaml.safe_load((out / "deployment-qdrant.yaml").read_text()) == dep
     import base64
     key = secret["data"]["QDRANT__SERVICE__API_KEY"]
