@@ -64,6 +64,11 @@ description:
     names the stopped thread, the peer with pending operations and the addresses of the peers it cannot
     reach). A single-node answer or a refusal ends the wait at once. The response shape is Qdrant v1.19.0's
     C(ClusterStatus) (lib/storage/src/types.rs)."
+  - "With O(retired_api_keys) (after a key rotation), for each retired key: C(retired_key_refused) (Qdrant's own
+    401 C(Invalid API key or JWT) for the key in C(api-key)), C(retired_key_bearer_refused) (the same as
+    C(Authorization: Bearer); not through O(kubernetes_proxy)) and C(retired_key_jwt_refused): a read token minted
+    from the retired key is refused, with O(jwt_rbac=true) by Qdrant's own 403 C(InvalidSignature) (every JWT
+    signed with the old key is now invalid), without it by the 401 C(Invalid API key or JWT)."
   - "Cluster limits: C(GET /cluster) describes the cluster as the peer that answers sees it (its own raft
     state and its failed sends to the others); the module does not yet ask every peer's C(/readyz)
     separately, so a peer that is a member but lags behind on its own shards is seen only through the
@@ -122,6 +127,16 @@ options:
         C(cluster_peers), C(cluster_leader) and C(cluster_consensus) from C(GET /cluster) (see the description).
       - Must be 1 or more. Against a single-node Qdrant (cluster disabled) the cluster checks fail.
     type: int
+  retired_api_keys:
+    description:
+      - Keys Qdrant must no longer accept, typically the previous O(api_key) after a rotation
+        (C(playbooks/rotate_key.yml)). Adds the checks C(retired_key_refused), C(retired_key_bearer_refused) and
+        C(retired_key_jwt_refused) (see the description). Each must differ from O(api_key) and
+        O(read_only_api_key). Never returned or printed.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.1.0
   expect_version:
     description:
       - Fail the C(version) check unless C(GET /) reports this version. A leading V(v) is ignored; V(1.19)
@@ -353,7 +368,7 @@ class QdrantChecker:
     """Runs the checks against a QdrantClient. Secrets stay in this object; reports carry none."""
 
     def __init__(self, client, api_key, read_only_api_key=None, jwt_rbac=False, wait_timeout=60.0,
-                 expect_version=None, on_secret=None, poll_interval=None, expect_peers=None):
+                 expect_version=None, on_secret=None, poll_interval=None, expect_peers=None, retired_api_keys=()):
         self.client = client
         self.api_key = api_key
         self.read_only_api_key = read_only_api_key
@@ -361,6 +376,7 @@ class QdrantChecker:
         self.wait_timeout = max(0.0, float(wait_timeout))
         self.expect_version = expect_version
         self.expect_peers = expect_peers
+        self.retired_api_keys = [k for k in retired_api_keys or () if k]
         self.cluster = None  # the last ClusterInfo read from GET /cluster (expect_peers)
         self.on_secret = on_secret or (lambda value: None)
         self.poll_interval = READY_POLL_INTERVAL if poll_interval is None else poll_interval
@@ -636,6 +652,18 @@ class QdrantChecker:
                                    bearer=bearer)
         self._refused(check, resp, 403, text=text, prefix="Forbidden: ")
 
+    def _retired_refused(self, check, bearer=False, jwt=False):
+        """Every retired key (or a read token minted from it) gets Qdrant's own refusal."""
+        status, text = (403, QDRANT_BAD_SIGNATURE) if jwt and self.jwt_rbac else (401, QDRANT_WRONG_CREDENTIAL)
+        observed = []
+        for number, key in enumerate(self.retired_api_keys, 1):
+            credential = self._token("r", secret=key) if jwt else key
+            one = Check(check.name, check.expected)
+            self._refused(one, self.client.request("GET", "/collections", credential=credential,
+                                                   bearer=bearer or jwt), status, text=text)
+            observed.append((one.passed, "retired key %d: %s" % (number, one.observed)))
+        check.result(all(p for p, o in observed), "; ".join(o for p, o in observed))
+
     # -- checks: JWT
     def _accepted_on_collection(self, resp):
         """A collection token reaching a collection that does not exist: Qdrant checks access first, then
@@ -758,6 +786,17 @@ class QdrantChecker:
                 ("jwt_manage_token_writes", "HTTP 200, result false for DELETE of a missing collection with a "
                  "manage token (access m)", lambda c: self._writes(c, self._token("m"), bearer=True)),
             ]
+        if self.retired_api_keys:
+            plan.append(("retired_key_refused", "Qdrant's own HTTP 401 %r for GET /collections with each retired key "
+                         "in api-key" % QDRANT_WRONG_CREDENTIAL, self._retired_refused))
+            if bearer:
+                plan.append(("retired_key_bearer_refused", "Qdrant's own HTTP 401 %r for each retired key as "
+                             "Authorization: Bearer" % QDRANT_WRONG_CREDENTIAL,
+                             lambda c: self._retired_refused(c, bearer=True)))
+            plan.append(("retired_key_jwt_refused", "Qdrant's own %s for a read token minted from each retired key"
+                         % ("HTTP 403 %r (JWT RBAC: tokens of the old key are invalid)" % QDRANT_BAD_SIGNATURE
+                            if self.jwt_rbac else "HTTP 401 %r (JWT RBAC off)" % QDRANT_WRONG_CREDENTIAL),
+                         lambda c: self._retired_refused(c, jwt=True)))
         if self.expect_peers is not None:
             plan += [
                 ("cluster_peers", "GET /cluster with api_key: cluster enabled with exactly %d peers"
@@ -880,6 +919,7 @@ def main():
         expect_version=dict(type="str"),
         allow_plain_http=dict(type="bool", default=False),
         expect_peers=dict(type="int"),
+        retired_api_keys=dict(type="list", elements="str", default=[], no_log=True),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -903,6 +943,12 @@ def main():
     if params["read_only_api_key"] and params["read_only_api_key"] == params["api_key"]:
         module.fail_json(msg="read_only_api_key is the same as api_key: the read-only key would have full rights; "
                              "give Qdrant a different read-only key", **result)
+
+    for retired in params["retired_api_keys"]:
+        module.no_log_values.add(retired)
+        if retired and retired in (params["api_key"], params["read_only_api_key"]):
+            module.fail_json(msg="a key in retired_api_keys is still api_key or read_only_api_key: a retired key must "
+                                 "be one Qdrant no longer has (rotate it first)", **result)
 
     plain_host = _plain_http_host(params["url"])
     if plain_host:
@@ -938,6 +984,7 @@ def main():
         wait_timeout=params["wait_timeout"],
         expect_version=params["expect_version"],
         expect_peers=params["expect_peers"],
+        retired_api_keys=params["retired_api_keys"],
         on_secret=module.no_log_values.add,
     )
     checker.run()

@@ -1,4 +1,4 @@
-"""Where the tests find the real CRDs (HTTPRoute, GRPCRoute, ExternalSecret).
+"""Where the tests find the real CRDs (HTTPRoute, GRPCRoute, ExternalSecret, ServiceMonitor).
 
 ``crd_dir()`` returns ``$QDRANT_TEST_CRD_DIR`` or ``<repo>/../shared/crds``. When that directory lacks the
 pinned files it tries, unless ``QDRANT_TEST_CRD_FETCH=0``, to download the same pinned upstream release files
@@ -22,6 +22,9 @@ PINNED = {
     "external-secrets.io_externalsecrets.yaml":
         "https://raw.githubusercontent.com/external-secrets/external-secrets/v2.9.0/config/crds/bases/"
         "external-secrets.io_externalsecrets.yaml",
+    "monitoring.coreos.com_servicemonitors.yaml":
+        "https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/v0.93.0/example/"
+        "prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
 }
 
 
@@ -35,7 +38,7 @@ def _complete(d):
 
 def _cache_dir():
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "peekoff-qdrant", "crds", "gateway-api-v1.6.1_external-secrets-v2.9.0")
+    return os.path.join(base, "peekoff-qdrant", "crds", "gateway-api-v1.6.1_external-secrets-v2.9.0_prometheus-operator-v0.93.0")
 
 
 def _fetch(dest, timeout=15):
@@ -55,7 +58,7 @@ def _fetch(dest, timeout=15):
 
 
 def crd_dir():
-    """Directory holding the three pinned CRD files; raises CrdsMissing (never skips) when unavailable."""
+    """Directory holding the pinned CRD files; raises CrdsMissing (never skips) when unavailable."""
     configured = os.environ.get("QDRANT_TEST_CRD_DIR")
     d = os.path.abspath(configured) if configured else DEFAULT_DIR
     if _complete(d):
@@ -73,7 +76,7 @@ def crd_dir():
             why = " Fetching them failed: %s." % e
     missing = [f for f in PINNED if not os.path.isfile(os.path.join(d, f))]
     raise CrdsMissing(
-        "The CRDs for HTTPRoute, GRPCRoute and ExternalSecret are missing from %s (%s%s).%s "
+        "The CRDs for HTTPRoute, GRPCRoute, ExternalSecret and ServiceMonitor are missing from %s (%s%s).%s "
         "Get them by placing the project's shared/ directory beside the checkout (../shared/crds), or set "
         "QDRANT_TEST_CRD_DIR to a directory holding these upstream release files unchanged:\n%s"
         % (d, "missing: " if missing else "", ", ".join(missing), why,

@@ -1,0 +1,55 @@
+"""playbooks/rotate_key.yml end to end on the local cluster (emulator + stand-in, plain Secret backend, JWT RBAC on):
+the new key lands in the Secret, the pod template's key checksum changes so the pods restart (the stand-in takes
+its keys from the Deployment's env like a restarted pod), and in the same run qdrant_check proves the new key
+works while Qdrant refuses the old key (its own 401) and JWTs minted from it (its own 403 InvalidSignature).
+Nothing secret appears at -vvv."""
+import base64
+import json
+import time
+import urllib.error
+import urllib.request
+
+from qdrant_standin import mint_jwt
+
+SECRET = "app-qdrant-api-key"
+KEY_FIELD = "QDRANT__SERVICE__API_KEY"
+CHECKSUM = "peekoff.qdrant/api-key-checksum"
+
+
+def _status(url, headers):
+    req = urllib.request.Request(url + "/collections", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_rotate_key_restarts_qdrant_and_proves_the_old_key_and_its_tokens_refused(make_local_cluster):
+    cluster = make_local_cluster()
+    converge = cluster.run("-e", "qdrant_jwt_rbac=true")
+    assert converge.rc == 0, converge.tail()
+    old = base64.b64decode(cluster.get("v1", "Secret", SECRET)["data"][KEY_FIELD]).decode()
+    old_checksum = cluster.get("apps/v1", "Deployment", "qdrant")["spec"]["template"]["metadata"]["annotations"][CHECKSUM]
+    old_token = mint_jwt(old, {"access": "r", "exp": int(time.time()) + 3600})
+    assert _status(cluster.standin.url, {"api-key": old})[0] == 200  # before: the old key reads
+
+    rotate = cluster.run("-e", "qdrant_jwt_rbac=true", playbook="playbooks/rotate_key.yml", verbosity=3)
+    assert rotate.rc == 0, rotate.tail()
+    assert rotate.recap["failed"] == 0
+    new = base64.b64decode(cluster.get("v1", "Secret", SECRET)["data"][KEY_FIELD]).decode()
+    assert new != old and len(new) == 48
+    dep = cluster.get("apps/v1", "Deployment", "qdrant")
+    assert dep["spec"]["template"]["metadata"]["annotations"][CHECKSUM] != old_checksum
+    for secret in (old, new, old_token):
+        assert secret not in rotate.output
+    # the proof came from qdrant_check in the same run, with Qdrant's own refusal bodies (YAML output doubles ')
+    shown = rotate.output.replace("''", "'")
+    assert "retired key 1: HTTP 401 'Invalid API key or JWT' (Qdrant's own refusal)" in shown
+    assert "retired key 1: HTTP 403 'InvalidSignature' (Qdrant's own refusal)" in shown
+    assert "The API key was rotated" in shown
+    # and it holds afterwards: the running Qdrant has the new key only
+    assert _status(cluster.standin.url, {"api-key": new})[0] == 200
+    assert _status(cluster.standin.url, {"api-key": old}) == (401, "Invalid API key or JWT")
+    assert _status(cluster.standin.url, {"Authorization": "Bearer " + old_token}) == (403, "InvalidSignature")
+    assert json.loads(_status(cluster.standin.url, {"api-key": new})[1])["status"] == "ok"
