@@ -229,13 +229,32 @@ def run_starting(tmp_path, url, wait_timeout, kubeconfig=None):
     return proc, proc.stdout + proc.stderr
 
 
+def _ready_after_first_ask(seconds):
+    """A readiness callable for the emulator: endpoints become ready ``seconds`` after it is first asked."""
+    first = []
+
+    def ready():
+        if not first:
+            first.append(time.monotonic())
+        return time.monotonic() - first[0] >= seconds
+    return ready
+
+
 @pytest.mark.parametrize("path", ["url", "kubernetes_proxy"])
 def test_qdrant_starting_within_wait_timeout_passes(tmp_path, emulator, path):
     # Qdrant loads its collections before it binds its port (startup_delay): connection refused directly,
     # 503 from the API server's service proxy (no ready endpoints while the readiness probe fails).
     with standin_factory() as make:
-        s = make(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, startup_delay=4)
-        emulator.register_service_backend("qdrant", "qdrant", 6333, s.url, ready=lambda: s.listening)
+        if path == "url":
+            s = make(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True, startup_delay=4)
+        else:
+            # Through the proxy the start is counted from the module's first probe, not from the stand-in's
+            # creation: on a busy machine ansible-playbook may need more than a few seconds before it asks, and
+            # the test would then pass without ever seeing a 503. No ready endpoint means the API server's 503
+            # (pkg/registry/core/service/proxy.go ResourceLocation -> "no endpoints available for service").
+            s = make(api_key=KEY, read_only_api_key=RO_KEY, jwt_rbac=True)
+        emulator.register_service_backend("qdrant", "qdrant", 6333, s.url,
+                                          ready=(lambda: s.listening) if path == "url" else _ready_after_first_ask(3))
         proc, out = run_starting(tmp_path, s.url, 60, emulator.kubeconfig_path if path != "url" else None)
     assert proc.returncode == 0, out[-4000:]
     assert "Every check passed" in out
