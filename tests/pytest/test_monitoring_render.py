@@ -28,9 +28,17 @@ def servicemonitor_schema():
 
 
 def render(tmp_path, **extra):
-    proc, out = run_roles(tmp_path, {"qdrant_secret_backend": "kubernetes", **extra}, roles=["secrets", "qdrant"])
+    """Render the secrets and qdrant roles; the plain Secret goes outside the render dir (qdrant_render_secret_path),
+    and is returned among the objects under its usual file name so that the tests can look for its values."""
+    secret_path = tmp_path / "secret.yaml"
+    proc, out = run_roles(tmp_path, {"qdrant_secret_backend": "kubernetes",
+                                     "qdrant_render_secret_path": str(secret_path), **extra},
+                          roles=["secrets", "qdrant"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc, out, load_dir(out)
+    objs = load_dir(out)
+    assert "secret-app-qdrant-api-key.yaml" not in objs
+    objs["secret-app-qdrant-api-key.yaml"] = yaml.safe_load(secret_path.read_text())
+    return proc, out, objs
 
 
 def test_service_monitor_and_dashboard_validate_and_reference_the_secret(tmp_path):

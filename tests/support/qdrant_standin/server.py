@@ -347,6 +347,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status, body, content_type, extra_headers=None):
         data = body.encode("utf-8") if isinstance(body, str) else body
+        # Logged before the answer goes out: a client holding the answer must find its request in the log.
+        self.standin._log(self.command, self._path, status)
         self.send_response(status)
         if content_type is not None:
             self.send_header("Content-Type", content_type)
@@ -356,7 +358,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        self.standin._log(self.command, self._path, status)
 
     def _text(self, status, text):
         self._send(status, text, "text/plain; charset=utf-8")
