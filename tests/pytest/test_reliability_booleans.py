@@ -29,8 +29,10 @@ BOOLEAN_CASES = {
     "qdrant_check_enabled": ("all_true", "policies_and_check_off"),
     "qdrant_image_allow_minor_skip": ("minor_skip_allowed", "minor_skip_refused"),
     "qdrant_storage_delete": ("absent_delete", "absent_keep"),
+    # "false": test_reliability_faults.py::test_gateway_api_not_installed_is_refused_before_any_write
+    "qdrant_gateway_routes_enabled": ("all_true", "in_test_reliability_faults"),
 }
-PLAYBOOK_BOOLEANS = {"qdrant_check_enabled"}  # site.yml's own, documented in the README
+PLAYBOOK_BOOLEANS = {"qdrant_check_enabled", "qdrant_gateway_routes_enabled"}  # site.yml's own (README)
 
 
 def _e(**values):
