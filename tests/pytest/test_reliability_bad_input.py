@@ -9,7 +9,6 @@ values that users type with ``-e`` are given as strings. A few cases also run al
 ``BAD_INPUTS`` is counted for the README reliability section (scripts/gen_reliability_docs.py).
 """
 import json
-import os
 import pathlib
 import re
 import subprocess
