@@ -17,7 +17,6 @@ import sys
 import pytest
 import yaml
 
-from conftest import ansible_playbook_exe, parse_recap
 from test_site_playbook import NS, _applied_writes, _failure_text
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -154,14 +153,16 @@ def test_every_bad_input_is_refused_before_any_write_naming_the_variable(local_c
     cases = [(i, {k: (str(a_file) if v == "@FILE@" else v) for k, v in vs.items()}, var) for i, vs, var in BAD_INPUTS]
     inventory = _inventory(tmp_path, cases)
     local_cluster.emu.reset_requests()
+    # tests/pytest/conftest.py's helpers, found through the fixture (a plain "import conftest" may get tests/unit's)
+    conf = type(local_cluster).run.__globals__  # the defining module's namespace
     tree = tmp_path / "tree"
     env = dict(local_cluster.env(), ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree", ANSIBLE_CALLBACK_TREE_DIR=str(tree))
-    proc = subprocess.run([ansible_playbook_exe(), "site.yml", "-i", str(inventory), "-e", "qdrant_hosts=bad_inputs",
+    proc = subprocess.run([conf["ansible_playbook_exe"](), "site.yml", "-i", str(inventory), "-e", "qdrant_hosts=bad_inputs",
                            "-f", "8"], cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=1500,
                           stdin=subprocess.DEVNULL, check=False)
     assert tree.is_dir(), proc.stdout[-3000:] + proc.stderr[-3000:]
     results = _last_results(tree)
-    recaps = parse_recap(proc.stdout)
+    recaps = conf["parse_recap"](proc.stdout)
     problems = []
     for case_id, _vars, variable in cases:
         result = results.get(case_id) or {}

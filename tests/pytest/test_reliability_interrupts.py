@@ -17,7 +17,6 @@ import time
 
 import pytest
 
-from conftest import ROOT, LOCAL_VARS, ansible_playbook_exe
 from test_site_playbook import NS, SECRET, KEY_FIELD, _applied_writes
 
 # Kill after this many applied writes (a cold converge sends 11: Namespace+Secret, Namespace+PVC,
@@ -40,7 +39,10 @@ def _pvc_uid(cluster):
 
 
 def _start(cluster):
-    return subprocess.Popen([ansible_playbook_exe(), "site.yml"] + list(LOCAL_VARS), cwd=ROOT, env=cluster.env(),
+    # tests/pytest/conftest.py's helpers, found through the cluster (a plain "import conftest" may get tests/unit's)
+    conf = type(cluster).run.__globals__  # the defining module's namespace
+    return subprocess.Popen([conf["ansible_playbook_exe"](), "site.yml"] + list(conf["LOCAL_VARS"]), cwd=conf["ROOT"],
+                            env=cluster.env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                             start_new_session=True)
 
