@@ -105,7 +105,8 @@ def test_common_role_shadows_no_variables_and_declares_its_entry_point():
     common = ROLES_DIR / COMMON_ROLE
     assert not (common / "defaults").exists() and not (common / "vars").exists()
     specs = yaml.safe_load((common / "meta" / "argument_specs.yml").read_text())["argument_specs"]
-    assert sorted(specs) == ["render"]
+    assert sorted(specs) == ["guard", "render"]
+    assert specs["guard"]["options"] == {}
     assert sorted(specs["render"]["options"]) == ["__qdrant_render_objects", "__qdrant_render_owned_kinds",
                                                   "qdrant_render_dir"]
     assert all("default" not in opt for opt in specs["render"]["options"].values())

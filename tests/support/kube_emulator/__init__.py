@@ -32,7 +32,10 @@ class Fault:
     """Answer (or delay) the next ``count`` requests that match ``method`` and the regex ``path``."""
 
     def __init__(self, method=None, path=None, status=503, count=1, delay=0.0, body=None, headers=None,
-                 retry_after=None):
+                 retry_after=None, drop=False):
+        # drop: close the connection without any answer, as a load balancer or a restarting apiserver does
+        # (the client sees http.client.RemoteDisconnected, urllib3 ProtocolError). The request is not processed.
+        self.drop = drop
         self.method = method.upper() if method else None
         self.path = re.compile(path) if isinstance(path, str) else path
         self.status = status
@@ -170,10 +173,11 @@ class KubeEmulator(LoopbackService):
                    if (method is None or m == method.upper()) and (rx is None or rx.search(p)))
 
     def inject_fault(self, method=None, path=None, status=503, count=1, delay=0.0, body=None, headers=None,
-                     retry_after=None):
+                     retry_after=None, drop=False):
         """The next ``count`` (None = unlimited) requests matching method and path regex answer ``status``
-        (None: only delayed by ``delay`` seconds, then served normally). Returns the Fault."""
-        f = Fault(method, path, status, count, delay, body, headers, retry_after)
+        (None: only delayed by ``delay`` seconds, then served normally; ``drop=True``: the connection is closed
+        without an answer). Returns the Fault."""
+        f = Fault(method, path, status, count, delay, body, headers, retry_after, drop)
         with self._lock:
             self._faults.append(f)
         return f

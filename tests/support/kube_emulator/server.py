@@ -100,6 +100,9 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 if fault.delay:
                     time.sleep(fault.delay)
+                if fault.drop:
+                    self.close_connection = True
+                    return
                 if fault.status:
                     self._send(fault.status, fault.status_body(), fault.response_headers())
                     return
