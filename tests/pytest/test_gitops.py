@@ -34,7 +34,6 @@ import time
 import pytest
 import yaml
 
-from conftest import LocalCluster, _crd_dir_or_fail
 
 SECRET = "app-qdrant-api-key"
 KEY_FIELD = "QDRANT__SERVICE__API_KEY"
@@ -119,15 +118,11 @@ def write_matrix(tmp_path, extra_for_host):
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory):
-    """Render and apply every combination (two ansible-playbook runs in all); yield (cluster, hosts, tmp)."""
-    _crd_dir_or_fail()
-    tmp = tmp_path_factory.mktemp("matrix")
-    cluster = LocalCluster(tmp / "cluster")
-    try:
-        yield _render_and_apply(cluster, tmp)
-    finally:
-        cluster.stop()
+def matrix(local_cluster, tmp_path_factory):
+    """Render and apply every combination (two ansible-playbook runs in all); yield (cluster, hosts, tmp).
+
+    local_cluster (conftest.py) is this module's own cluster; only this fixture uses it."""
+    return _render_and_apply(local_cluster, tmp_path_factory.mktemp("matrix"))
 
 
 def _render_and_apply(cluster, tmp):

@@ -31,6 +31,11 @@ BOOLEAN_CASES = {
     "qdrant_storage_delete": ("absent_delete", "absent_keep"),
     # "false": test_reliability_faults.py::test_gateway_api_not_installed_is_refused_before_any_write
     "qdrant_gateway_routes_enabled": ("all_true", "in_test_reliability_faults"),
+    "qdrant_reloader_enabled": ("all_true", "all_false"),
+    "qdrant_service_monitor_enabled": ("all_true", "all_false"),
+    "qdrant_grafana_dashboard_enabled": ("all_true", "all_false"),
+    # both ways from -e: test_takeover.py::test_homelab_takeover_refused_previewed_adopted_then_idempotent ("false" refuses, "true" adopts)
+    "qdrant_adopt": ("in_test_takeover", "in_test_takeover"),
 }
 PLAYBOOK_BOOLEANS = {"qdrant_check_enabled", "qdrant_gateway_routes_enabled"}  # site.yml's own (README)
 
@@ -56,6 +61,11 @@ def _env(cluster):
 def _egress_ports(cluster):
     pol = cluster.get("networking.k8s.io/v1", "NetworkPolicy", "qdrant-egress")
     return [p.get("port") for rule in pol["spec"].get("egress") or [] for p in rule.get("ports") or []]
+
+
+def _reloader_annotation(cluster):
+    dep = cluster.get("apps/v1", "Deployment", "qdrant")
+    return (dep["metadata"].get("annotations") or {}).get("secret.reloader.stakater.com/reload")
 
 
 def _namespace_writes(cluster):
@@ -90,6 +100,9 @@ def test_booleans_from_the_command_line_apply_both_ways(make_local_cluster):
     assert cluster.get("networking.k8s.io/v1", "NetworkPolicy", "qdrant-ingress") is not None
     assert 53 in _egress_ports(cluster), "qdrant_network_policy_egress_dns=true: no DNS egress"
     assert cluster.get("gateway.networking.k8s.io/v1", "GRPCRoute", "qdrant-grpc") is not None
+    assert _reloader_annotation(cluster) == SECRET, "qdrant_reloader_enabled=true: no Reloader annotation"
+    assert cluster.get("monitoring.coreos.com/v1", "ServiceMonitor", "qdrant") is not None
+    assert cluster.get("v1", "ConfigMap", "qdrant-grafana-dashboard") is not None
     # qdrant_check_enabled / qdrant_check_validate_certs: the check ran, including the read-only and JWT checks
     assert "is ready and its authentication holds" in run.output, run.tail()
     assert "read_only_key_refused_writes" in run.output and "jwt_read_token_reads" in run.output
@@ -108,6 +121,9 @@ def test_booleans_from_the_command_line_apply_both_ways(make_local_cluster):
     assert env["QDRANT__TELEMETRY_DISABLED"]["value"] == "false"
     assert 53 not in _egress_ports(cluster), "qdrant_network_policy_egress_dns=false still allows DNS"
     assert cluster.get("gateway.networking.k8s.io/v1", "GRPCRoute", "qdrant-grpc") is None
+    assert _reloader_annotation(cluster) is None, "qdrant_reloader_enabled=false: Reloader annotation kept"
+    assert cluster.get("monitoring.coreos.com/v1", "ServiceMonitor", "qdrant") is None
+    assert cluster.get("v1", "ConfigMap", "qdrant-grafana-dashboard") is None
     assert "is ready and its authentication holds" in run.output, run.tail()
     assert "read_only_key_refused_writes" not in run.output and "jwt_read_token_reads" not in run.output
 

@@ -21,8 +21,9 @@ import os
 import urllib3
 import yaml
 
-from conftest import ROOT
 
+# The checkout (a plain "from conftest import ROOT" may find tests/unit's conftest first under pytest-xdist).
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NS = "qdrant"
 HOMELAB = os.path.join(os.path.dirname(ROOT), "shared", "homelab")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -167,9 +168,10 @@ def test_homelab_takeover_refused_previewed_adopted_then_idempotent(make_local_c
     pvc_before = _pvc_identity(cluster, "qdrant-storage")
     assert pvc_before[1:3] == ("proxmox-csi", "50Gi")
 
-    # 1. As the user ran it: refused before any write, naming object, field and way out.
+    # 1. As the user ran it: refused before any write, naming object, field and way out. qdrant_adopt is
+    # given as the string "false" from -e (test_reliability_booleans.py's table points here): it must refuse too.
     cluster.emu.reset_requests()
-    refused = cluster.run(*HOMELAB_VARS)
+    refused = cluster.run(*HOMELAB_VARS, "-e", "qdrant_adopt=false")
     assert refused.rc != 0, refused.tail()
     assert _applied_writes(cluster) == [], "nothing may be written before the refusal"
     out = _flat(refused)
