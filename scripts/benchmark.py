@@ -280,7 +280,7 @@ def format_compare(rows, old_meta, new_meta):
 
 def format_summary(summary):
     phases = [p for p in PHASE_ORDER if p in summary] + sorted(
-        (p for p in summary if p not in PHASE_ORDER), key=lambda p: (int(re.sub(r"\D", "", p) or 0), p))
+        (p for p in summary if p not in PHASE_ORDER), key=lambda p: (int(re.sub(r"\D", "", p) or 0), not p.endswith("_cold")))
     cols = ["phase", "wall s", "min", "max", "tasks", "ok", "chg", "requests"] + METHODS
     rows = []
     for p in phases:
