@@ -182,7 +182,8 @@ def compute_ratios(summary):
     - API requests of a re-run <= managed objects + discovery + the check's own: managed objects = the rendered
       objects, discovery = the discovery requests of the cold floor (what one client needs to learn the API), the
       check's own = requests of floor_check minus those of floor. Reported as requests / that budget (<= 1).
-    Also reported without a target: cold converge and --check against the floor+check and the empty play.
+    Also reported without a target: re-run, cold converge, --check and render against the empty play, the
+    single-apply floor and the single-apply+check floor.
     """
     s = summary
     wall = {p: v["wall_s"] for p, v in s.items()}
@@ -207,13 +208,16 @@ def compute_ratios(summary):
     discovery = s.get("floor_cold", s["floor"])["by_resource"].get("discovery", 0)
     check_own = max(s["floor_check"]["requests"] - s["floor"]["requests"], 0)
     budget = objects + discovery + check_own
-    out.append(_entry("rerun API requests / (objects + discovery + check's own)", _ratio(s["rerun"]["requests"], budget),
-                      1.0, "%s / (%s + %s + %s)" % (s["rerun"]["requests"], objects, discovery, check_own)))
-    for phase in ("cold", "check"):
-        out.append({"name": "%s / floor_check (wall)" % phase, "value": _ratio(wall[phase], wall["floor_check"]),
-                    "target": None, "met": None, "detail": "no target"})
-        out.append({"name": "%s / empty (wall)" % phase, "value": _ratio(wall[phase], wall["empty"]),
-                    "target": None, "met": None, "detail": "no target"})
+    out.append(_entry("rerun API requests / (objects + discovery + check's own)",
+                      _ratio(s["rerun"]["requests"], budget), 1.0,
+                      "%g / (%g + %g + %g)" % (s["rerun"]["requests"], objects, discovery, check_own)))
+    targeted = {r["name"] for r in out}
+    for phase in ("rerun", "cold", "check", "render"):
+        for base in ("empty", "floor", "floor_check"):
+            name = "%s / %s (wall)" % (phase, base)
+            if name not in targeted:
+                out.append({"name": name, "value": _ratio(wall[phase], wall[base]), "target": None, "met": None,
+                            "detail": "no target"})
     return out
 
 
@@ -249,7 +253,7 @@ def validate_report(report):
 def compare(old, new):
     """Deltas new - old per phase present in both: [(phase, old wall, new wall, % change, old req, new req)]."""
     rows = []
-    for phase in new["summary"]:
+    for phase in phase_order(new["summary"]):
         if phase not in old["summary"]:
             continue
         o, n = old["summary"][phase], new["summary"][phase]
@@ -278,9 +282,15 @@ def format_compare(rows, old_meta, new_meta):
     return "\n".join(lines)
 
 
+def phase_order(summary):
+    """PHASE_ORDER, then the instN phases by N (cold before re-run)."""
+    return [p for p in PHASE_ORDER if p in summary] + sorted(
+        (p for p in summary if p not in PHASE_ORDER),
+        key=lambda p: (int(re.sub(r"\D", "", p) or 0), not p.endswith("_cold")))
+
+
 def format_summary(summary):
-    phases = [p for p in PHASE_ORDER if p in summary] + sorted(
-        (p for p in summary if p not in PHASE_ORDER), key=lambda p: (int(re.sub(r"\D", "", p) or 0), not p.endswith("_cold")))
+    phases = phase_order(summary)
     cols = ["phase", "wall s", "min", "max", "tasks", "ok", "chg", "requests"] + METHODS
     rows = []
     for p in phases:

@@ -83,6 +83,12 @@ def test_ratios_met_when_within_targets():
     api = r["rerun API requests / (objects + discovery + check's own)"]
     assert (api["value"], api["met"], api["detail"]) == (0.8, True, "12 / (8 + 3 + 4)")
     assert r["cold / floor_check (wall)"]["target"] is None and r["cold / floor_check (wall)"]["met"] is None
+    # Every site.yml phase against every floor (issue 11, part 5), the targeted two once.
+    for phase in ("rerun", "cold", "check", "render"):
+        for base in ("empty", "floor", "floor_check"):
+            assert "%s / %s (wall)" % (phase, base) in r
+    assert r["check / floor (wall)"]["value"] == 2.5
+    assert len([n for n in r if n.startswith("rerun / floor_check")]) == 1
 
 
 def test_ratios_not_met_beyond_targets():
@@ -106,6 +112,8 @@ def test_report_schema_round_trips_through_json_and_compare():
     meta = {"commit": "abc1234", "date": "2026-12-01T18:00:00Z"}
     old = bench.validate_report(json.loads(json.dumps(bench.make_report([_round()], meta))))
     new = bench.make_report([_round(rerun=3.0)], dict(meta, commit="def5678"))
+    assert [row[0] for row in bench.compare(old, new)] == [
+        "empty", "floor_cold", "floor", "floor_check", "render", "cold", "rerun", "check", "inst3_cold", "inst3"]
     rows = {row[0]: row for row in bench.compare(old, new)}
     assert rows["rerun"] == ("rerun", 6.0, 3.0, -50.0, 12, 12)
     assert rows["empty"][3] == 0.0
