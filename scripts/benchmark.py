@@ -277,8 +277,8 @@ def format_compare(rows, old_meta, new_meta):
                                              new_meta.get("commit", "?"), new_meta.get("date", "?")),
              "%-14s %9s %9s %8s %8s %8s" % ("phase", "old s", "new s", "wall %", "old req", "new req")]
     for phase, ow, nw, pct, oreq, nreq in rows:
-        lines.append("%-14s %9.2f %9.2f %8s %8s %8s" % (phase, ow, nw, "n/a" if pct is None else "%+.1f" % pct,
-                                                       oreq, nreq))
+        delta = "n/a" if pct is None else "%+.1f" % pct
+        lines.append("%-14s %9.2f %9.2f %8s %8g %8g" % (phase, ow, nw, delta, oreq, nreq))
     return "\n".join(lines)
 
 
@@ -363,8 +363,8 @@ class Cluster:
                               stdin=subprocess.DEVNULL)
         wall = time.monotonic() - t0
         if proc.returncode != expect_rc:
-            sys.stderr.write("benchmark: %s exited %s\n%s\n" % (" ".join(cmd), proc.returncode,
-                                                                 (proc.stdout + proc.stderr)[-5000:]))
+            tail = (proc.stdout + proc.stderr)[-5000:]
+            sys.stderr.write("benchmark: %s exited %s\n%s\n" % (" ".join(cmd), proc.returncode, tail))
             sys.exit(1)
         rec = RECAP_RE.findall(proc.stdout.rsplit("PLAY RECAP", 1)[-1]) if "PLAY RECAP" in proc.stdout else []
         recap = {}
