@@ -249,7 +249,7 @@ def test_render_synced_like_argocd_is_proven_by_qdrant_check(make_local_cluster,
             # Argo CD waits for the wave to be healthy (the ExternalSecret Ready): External Secrets Operator
             # has written the Secret before the Deployment's wave is applied.
             eso_writes_secret(cluster, "qdrant", keys)
-    assert [w for w, _ in order] == [-2, -1, 0], order
+    assert [wave for wave, _kinds in order] == [-2, -1, 0], order
     assert order[0][1] == ["Namespace"] and order[1][1] == ["ExternalSecret"]
     dep_key = ("apps", "deployments", "qdrant", "qdrant")
     assert list(cluster.emu.cluster.applied[dep_key]) == ["argocd-controller"], "applied by Argo CD's manager only"

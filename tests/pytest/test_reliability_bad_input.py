@@ -170,9 +170,9 @@ def test_every_bad_input_is_refused_before_any_write_naming_the_variable(local_c
             problems.append("%s: accepted" % case_id)
             continue
         # A loop's failure: its failed items' messages (the tree callback drops "failed"; the passed items say so).
-        text = " ".join([result.get("msg") or ""] + [r.get("msg") or "" for r in result.get("results") or []
-                                                    if r.get("evaluated_to") is not True and "passed" not in
-                                                    (r.get("msg") or "")])
+        failed_items = [r.get("msg") or "" for r in result.get("results") or []
+                        if r.get("evaluated_to") is not True and "passed" not in (r.get("msg") or "")]
+        text = " ".join([result.get("msg") or ""] + failed_items)
         if not re.search(r"(?<![A-Za-z_])%s(?![A-Za-z_])" % re.escape(variable), text):
             problems.append("%s: message does not name %s: %s" % (case_id, variable, text[:300]))
         if "Traceback" in text or "is undefined" in text or "Error while evaluating" in text:

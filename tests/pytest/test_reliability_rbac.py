@@ -51,7 +51,9 @@ def request_attributes(method, path, query):
 
 
 def _rules():
-    docs = [d for d in yaml.safe_load_all(RBAC.read_text()) if d]
+    doc = yaml.safe_load(RBAC.read_text())
+    assert doc["kind"] == "List"  # one YAML document (ansible-test's yamllint); kubectl apply -f takes a List
+    docs = doc["items"]
     kinds = {(d["kind"], d["metadata"]["name"]): d for d in docs}
     role = kinds[("Role", "qdrant-deployer")]
     cluster_role = kinds[("ClusterRole", "qdrant-deployer")]
@@ -80,8 +82,8 @@ def denied(requests):
         rules = cluster_rules + (ns_rules if namespace == NS else [])
         for needed in [verb] + (["create"] if verb == "patch" else []):
             if not _allows(rules, group, resource, name, needed):
-                refused.append("%s %s?%s -> %s %s/%s %s in %s" % (method, path, query or "", needed, group,
-                                                                   resource, name, namespace))
+                refused.append("%s %s?%s -> %s %s/%s %s in %s" % (
+                    method, path, query or "", needed, group, resource, name, namespace))
     return sorted(set(refused))
 
 
