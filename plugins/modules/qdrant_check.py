@@ -299,11 +299,8 @@ failed_checks:
   sample: [no_credential_refused, read_only_key_refused_writes]
 """
 
-import ipaddress
 import time
 import uuid
-
-from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -312,6 +309,7 @@ from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
     QDRANT_REQUIRED_ONE_OF,
     QDRANT_REQUIRED_TOGETHER,
     QdrantError,
+    plain_http_host,
     qdrant_argument_spec,
     redact_url,
 )
@@ -883,27 +881,6 @@ def _num(value):
     return ("%d" % value) if value == int(value) else ("%g" % value)
 
 
-def _plain_http_host(url):
-    """The host of an http:// url that is not a loopback address (keys would cross the network in clear text)."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return None
-    if parts.scheme != "http" or not host:
-        return None
-    if host == "localhost" or host.endswith(".localhost"):
-        return None
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return None
-    except ValueError:
-        pass
-    return host
-
-
 def _version_matches(actual, expected):
     a = actual.strip().lstrip("vV").split(".")
     e = expected.strip().lstrip("vV").split(".")
@@ -950,7 +927,7 @@ def main():
             module.fail_json(msg="a key in retired_api_keys is still api_key or read_only_api_key: a retired key must "
                                  "be one Qdrant no longer has (rotate it first)", **result)
 
-    plain_host = _plain_http_host(params["url"])
+    plain_host = plain_http_host(params["url"])
     if plain_host:
         text = ("url %s is plain http:// to %s, which is not a loopback address: the api_key, the read-only key "
                 "and the tokens travel in clear text over the network. Use https:// (or kubernetes_proxy)"

@@ -560,9 +560,9 @@ def test_plain_http_allowed_warns_and_probes(run_module, secured, warnings):
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:6333", "http://localhost:6333", "http://[::1]:6333"])
 def test_plain_http_to_loopback_is_fine(url):
-    assert qdrant_check._plain_http_host(url) is None
-    assert qdrant_check._plain_http_host("http://10.0.0.5:6333") == "10.0.0.5"
-    assert qdrant_check._plain_http_host("https://qdrant.example.com") is None
+    assert qdrant_check.plain_http_host(url) is None
+    assert qdrant_check.plain_http_host("http://10.0.0.5:6333") == "10.0.0.5"
+    assert qdrant_check.plain_http_host("https://qdrant.example.com") is None
 
 
 @pytest.fixture
