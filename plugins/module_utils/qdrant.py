@@ -224,13 +224,7 @@ class QdrantClient:
         headers = {"Accept": "application/json, text/plain;q=0.9, */*;q=0.1"}
         headers.update(self._base_headers)
         headers.update(self.credential_headers(credential, bearer=bearer))
-        if body is not None:
-            data = json.dumps(body).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        elif data is not None:
-            headers["Content-Type"] = content_type or "application/octet-stream"
-            if content_length is not None:
-                headers["Content-Length"] = str(content_length)
+        data = request_payload(headers, body, data, content_type, content_length)
         timeout = self.timeout if timeout is None else timeout
         where = "%s %s" % (method, redact_url(url))
         req = Request(http_agent=USER_AGENT, follow_redirects="none", use_netrc=False)
@@ -265,6 +259,19 @@ class QdrantClient:
             raise QdrantError("%s: cannot connect: %s" % (where, to_native(getattr(reason, "strerror", None) or reason)))
         except (HTTPException, IOError, OSError, ValueError) as e:
             raise QdrantError("%s: request failed: %s" % (where, to_native(e)))
+
+
+def request_payload(headers, body=None, data=None, content_type=None, content_length=None):
+    """The bytes (or file-like object) to send, with Content-Type/Content-Length added to ``headers``: ``body`` as
+    JSON, else ``data`` as given. Shared by QdrantClient and the kubernetes_proxy client."""
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        return json.dumps(body).encode("utf-8")
+    if data is not None:
+        headers["Content-Type"] = content_type or "application/octet-stream"
+        if content_length is not None:
+            headers["Content-Length"] = str(content_length)
+    return data
 
 
 def _num(value):

@@ -35,7 +35,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import json
 from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.common.text.converters import to_native
@@ -46,6 +45,7 @@ from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
     Response,
     _num,
     redact_url,
+    request_payload,
 )
 
 KUBERNETES_MIN_VERSION = "24.2.0"  # what kubernetes.core 6.x asks for (AnsibleK8SModule.has_at_least)
@@ -143,13 +143,7 @@ class KubernetesProxyClient(QdrantClient):
         where = "%s %s" % (method, redact_url(url))
         timeout = self.timeout if timeout is None else timeout
         headers = {"Accept": "application/json, text/plain;q=0.9, */*;q=0.1"}
-        if body is not None:
-            data = json.dumps(body).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        elif data is not None:
-            headers["Content-Type"] = content_type or "application/octet-stream"
-            if content_length is not None:
-                headers["Content-Length"] = str(content_length)
+        data = request_payload(headers, body, data, content_type, content_length)
         try:
             headers.update(self._kubernetes_headers())
         except Exception as e:  # noqa: BLE001 - an exec plugin or token refresh failing; never a traceback
