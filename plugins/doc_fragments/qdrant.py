@@ -74,6 +74,8 @@ options:
       - The Kubernetes user needs the RBAC verbs C(get) and C(delete) on C(services/proxy) in the namespace (the
         API server maps the HTTP method of each proxied request to a verb), and API discovery, which every
         authenticated user has by default (the client reads C(/version), C(/api), C(/apis) once and caches them).
+      - peekoff.qdrant.qdrant_check with C(expect_peers) above 1 also needs C(get) on C(services), C(list) on
+        C(pods) (to find the Service's pods) and C(get) on C(pods/proxy) (each pod's C(/readyz)).
       - Exactly one of O(url) and O(kubernetes_proxy) is required.
     type: dict
     suboptions:

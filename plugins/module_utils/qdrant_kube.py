@@ -87,6 +87,19 @@ def service_proxy_path(namespace, service, port, scheme="http"):
         quote(namespace, safe=""), scheme, quote(service, safe=""), quote(port, safe=""))
 
 
+def pod_proxy_path(namespace, pod, port, scheme="http"):
+    """``/api/v1/namespaces/<ns>/pods/<scheme>:<pod>:<port>/proxy`` (the port is the container port number:
+    kube-apiserver's pod ResourceLocation dials ``<pod IP>:<port>`` as given)."""
+    for value, what in ((namespace, "namespace"), (pod, "pod")):
+        if not value or "/" in value or ":" in value:
+            raise QdrantError("%s must be a plain Kubernetes name; got %r" % (what, value))
+    port = str(port)
+    if not port.isdigit():
+        raise QdrantError("the pod port must be a number; got %r" % port)
+    return "/api/v1/namespaces/%s/pods/%s:%s:%s/proxy" % (quote(namespace, safe=""), scheme, quote(pod, safe=""),
+                                                          port)
+
+
 def _reason(err):
     """A short, secret-free reason for an error raised while building the client or talking to the API server."""
     status = getattr(err, "status", None)
@@ -112,6 +125,8 @@ class KubernetesProxyClient(QdrantClient):
         # certificate, tls-server-name, proxy); Qdrant's own TLS, if any, is between the API server and the pod.
         self._api_client = api_client
         host = api_client.configuration.host.rstrip("/")
+        self._host = host
+        self.namespace, self.service, self.port, self.scheme = namespace, service, str(port), scheme
         self.base_url = host + service_proxy_path(namespace, service, port, scheme)
         self.timeout = float(timeout)
         self.via_kubernetes_proxy = True
@@ -130,6 +145,79 @@ class KubernetesProxyClient(QdrantClient):
                 headers[setting["key"]] = setting["value"]
         return headers
 
+    def for_pod(self, pod, port):
+        """A client for one pod through the API server's pod proxy
+        (``/api/v1/namespaces/<ns>/pods/<scheme>:<pod>:<port>/proxy``, kube-apiserver
+        pkg/registry/core/pod/rest/subresources.go ProxyREST; RBAC ``get`` on ``pods/proxy``)."""
+        other = copy.copy(self)
+        other.base_url = self._host + pod_proxy_path(self.namespace, pod, port, self.scheme)
+        other.display_url = "%s (Pod %s/%s port %s via the Kubernetes API proxy of %s)" % (
+            redact_url(other.base_url), self.namespace, pod, port, redact_url(self._host))
+        return other
+
+    def api_get(self, path, what):
+        """GET a Kubernetes API path (e.g. the Service or its pods) and return its JSON; QdrantError otherwise.
+        The error carries ``final=True`` when asking again cannot help (401, 403, 404: credentials, RBAC, a
+        missing object)."""
+        resp = self._send("GET", self._host + path)
+        if resp.status == 200:
+            try:
+                doc = resp.json()
+            except QdrantError:
+                doc = None
+            if isinstance(doc, dict):
+                return doc
+        reason = resp.describe()
+        try:
+            status = resp.json()
+            if isinstance(status, dict) and status.get("kind") == "Status":
+                reason = "HTTP %d %s" % (resp.status, " ".join(str(status.get("message")).split())[:200])
+        except QdrantError:
+            pass
+        error = QdrantError("cannot read %s from the Kubernetes API: %s" % (what, reason))
+        error.final = resp.status in (401, 403, 404)
+        raise error
+
+    def service_pods(self):
+        """The pods behind the Service, as the endpoints controller finds them: the Service's ``spec.selector``
+        matched against the namespace's pods (RBAC ``get`` on ``services``, ``list`` on ``pods``), each with the
+        container port the Service port targets (``targetPort``, a number or a container port name; default the
+        port itself). Returns ``(selector text, [(pod name, container port or None, phase, pod IP)])``, pods being
+        deleted left out, sorted by name."""
+        base = "/api/v1/namespaces/%s" % quote(self.namespace, safe="")
+        svc = self.api_get("%s/services/%s" % (base, quote(self.service, safe="")),
+                           "Service %s/%s" % (self.namespace, self.service))
+        spec = svc.get("spec") or {}
+        selector = spec.get("selector") or {}
+        if not selector:
+            error = QdrantError("Service %s/%s has no selector: its pods cannot be found" % (self.namespace,
+                                                                                            self.service))
+            error.final = True
+            raise error
+        entry = next((p for p in spec.get("ports") or [] if str(p.get("port")) == self.port
+                      or p.get("name") == self.port), None)
+        if entry is None:
+            error = QdrantError("Service %s/%s has no port %s" % (self.namespace, self.service, self.port))
+            error.final = True
+            raise error
+        target = entry.get("targetPort", entry.get("port"))
+        text = ",".join("%s=%s" % kv for kv in sorted(selector.items()))
+        pods = self.api_get("%s/pods?labelSelector=%s" % (base, quote(text, safe="")),
+                            "the pods of Service %s/%s" % (self.namespace, self.service))
+        found = []
+        for pod in pods.get("items") or []:
+            meta, status = pod.get("metadata") or {}, pod.get("status") or {}
+            if meta.get("deletionTimestamp"):
+                continue
+            port = str(target) if isinstance(target, int) or str(target).isdigit() else None
+            if port is None:  # a named targetPort: the container port of that name (podutil.FindPort)
+                for container in (pod.get("spec") or {}).get("containers") or []:
+                    for cport in container.get("ports") or []:
+                        if cport.get("name") == target and port is None:
+                            port = str(cport.get("containerPort"))
+            found.append((meta.get("name"), port, status.get("phase"), status.get("podIP")))
+        return text, sorted(found, key=lambda item: str(item[0]))
+
     def request(self, method, path, credential=None, bearer=False, body=None, timeout=None, data=None,
                 content_type=None, content_length=None, sink=None):
         """Send one request through the service proxy; a Response for every HTTP status, QdrantError below HTTP.
@@ -137,9 +225,14 @@ class KubernetesProxyClient(QdrantClient):
         The arguments mean what they mean for ``QdrantClient.request`` (``data``/``content_type``/``content_length``
         for a raw or streamed upload, ``sink`` to stream a 2xx body, e.g. a snapshot download).
         """
+        return self._send(method, self.base_url + path, credential=credential, bearer=bearer, body=body,
+                          timeout=timeout, data=data, content_type=content_type, content_length=content_length,
+                          sink=sink)
+
+    def _send(self, method, url, credential=None, bearer=False, body=None, timeout=None, data=None,
+              content_type=None, content_length=None, sink=None):
         import urllib3
 
-        url = self.base_url + path
         where = "%s %s" % (method, redact_url(url))
         timeout = self.timeout if timeout is None else timeout
         headers = {"Accept": "application/json, text/plain;q=0.9, */*;q=0.1"}

@@ -69,10 +69,17 @@ description:
     C(Authorization: Bearer); not through O(kubernetes_proxy)) and C(retired_key_jwt_refused): a read token minted
     from the retired key is refused, with O(jwt_rbac=true) by Qdrant's own 403 C(InvalidSignature) (every JWT
     signed with the old key is now invalid), without it by the 401 C(Invalid API key or JWT)."
-  - "Cluster limits: C(GET /cluster) describes the cluster as the peer that answers sees it (its own raft
-    state and its failed sends to the others); the module does not yet ask every peer's C(/readyz)
-    separately, so a peer that is a member but lags behind on its own shards is seen only through the
-    C(readiness) check of the address probed."
+  - "With O(expect_peers) greater than 1, C(cluster_peers_ready) asks every peer's own C(/readyz) (no key
+    needed), polled within the same O(wait_timeout): C(GET /cluster) describes the cluster only as the answering
+    peer sees it, while a peer's C(/readyz) answers 503 C(some shards are not ready) until that peer has caught
+    up with consensus and its shards are active. Through O(kubernetes_proxy) the peers are the pods the Service's
+    selector matches (for the qdrant role's StatefulSet C(qdrant-0) .. C(qdrant-N-1)), each asked through the API
+    server's pod proxy (C(/api/v1/namespaces/<namespace>/pods/<scheme>:<pod>:<port>/proxy/readyz), the port being
+    the container port the Service port targets); more or fewer pods than O(expect_peers) fail the check, naming
+    the missing ordinals of a StatefulSet. With O(url), the peers are O(peer_urls); without O(peer_urls) the
+    check is not run. The observed text names every missing and not-ready peer with its answer."
+  - "Cluster limits: C(cluster_peers_ready) proves each peer serves and is ready; the key checks run against the
+    address probed (the Service, or O(url)) only."
   - "Warnings (the module still passes): with O(jwt_rbac), when Qdrant accepts a token without C(exp) (Qdrant
     1.19 does; such a token never expires), and when O(api_key), the JWT signing secret, is shorter than 32
     bytes."
@@ -125,8 +132,21 @@ options:
     description:
       - Qdrant runs in cluster mode (distributed deployment) with this many peers. Adds the checks
         C(cluster_peers), C(cluster_leader) and C(cluster_consensus) from C(GET /cluster) (see the description).
+      - With more than 1, also C(cluster_peers_ready), each peer's own C(/readyz) (through O(kubernetes_proxy), or
+        O(peer_urls)).
       - Must be 1 or more. Against a single-node Qdrant (cluster disabled) the cluster checks fail.
     type: int
+  peer_urls:
+    description:
+      - With O(url) in cluster mode, the address of each peer's own REST API (one per peer, as many as
+        O(expect_peers)), for example the per-pod hostnames of a headless Service. Adds the check
+        C(cluster_peers_ready) (C(GET /readyz) of each, no key sent) when O(expect_peers) is more than 1.
+      - O(validate_certs), O(ca_path), O(client_cert) and O(client_key) apply to them as to O(url).
+      - Requires O(expect_peers). Not with O(kubernetes_proxy), which finds the peers itself (the pods of the
+        Service).
+    type: list
+    elements: str
+    version_added: 0.1.0
   retired_api_keys:
     description:
       - Keys Qdrant must no longer accept, typically the previous O(api_key) after a rotation
@@ -236,6 +256,27 @@ EXAMPLES = r"""
     wait_timeout: 300
   delegate_to: localhost
 
+- name: Prove a three-peer StatefulSet through the API server (the pods of the Service, each peer's /readyz)
+  peekoff.qdrant.qdrant_check:
+    kubernetes_proxy:
+      namespace: qdrant
+      service: qdrant
+    api_key: "{{ qdrant_api_key }}"
+    expect_peers: 3
+    wait_timeout: 300
+  delegate_to: localhost
+
+- name: The same over URLs, with each peer's own address for its /readyz
+  peekoff.qdrant.qdrant_check:
+    url: https://qdrant.example.com
+    peer_urls:
+      - https://qdrant-0.qdrant.example.com
+      - https://qdrant-1.qdrant.example.com
+      - https://qdrant-2.qdrant.example.com
+    api_key: "{{ qdrant_api_key }}"
+    expect_peers: 3
+  delegate_to: localhost
+
 - name: Record the result without failing the play, e.g. for a report
   peekoff.qdrant.qdrant_check:
     url: http://127.0.0.1:6333
@@ -299,22 +340,19 @@ failed_checks:
   sample: [no_credential_refused, read_only_key_refused_writes]
 """
 
+import re
 import time
 import uuid
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
-    QDRANT_MUTUALLY_EXCLUSIVE,
-    QDRANT_REQUIRED_ONE_OF,
-    QDRANT_REQUIRED_TOGETHER,
+    QdrantClient,
     QdrantError,
     plain_http_host,
-    qdrant_argument_spec,
     redact_url,
+    validate_base_url,
 )
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_jwt import QdrantJWTError, mint_token
-from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_kube import client_from_params
+from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_module import qdrant_connect, qdrant_module
 
 READY_POLL_INTERVAL = 1.0  # seconds between polls of /livez, /readyz and / while Qdrant starts
 TOKEN_TTL = 300  # seconds the minted test tokens live
@@ -366,8 +404,10 @@ class QdrantChecker:
     """Runs the checks against a QdrantClient. Secrets stay in this object; reports carry none."""
 
     def __init__(self, client, api_key, read_only_api_key=None, jwt_rbac=False, wait_timeout=60.0,
-                 expect_version=None, on_secret=None, poll_interval=None, expect_peers=None, retired_api_keys=()):
+                 expect_version=None, on_secret=None, poll_interval=None, expect_peers=None, retired_api_keys=(),
+                 peers=None):
         self.client = client
+        self.peers = peers  # ServicePeers or UrlPeers: whose /readyz cluster_peers_ready asks (expect_peers > 1)
         self.api_key = api_key
         self.read_only_api_key = read_only_api_key
         self.jwt_rbac = jwt_rbac
@@ -605,6 +645,39 @@ class QdrantChecker:
                 return
             time.sleep(min(self.poll_interval, max(0.0, self._remaining())))
 
+    def check_peers_ready(self, check):
+        """GET /readyz of every peer (each pod of the Service through the pod proxy, or each of peer_urls) until
+        all expect_peers peers answer 200 or the wait_timeout deadline; names the missing and not-ready peers."""
+        attempts = 0
+        while True:
+            attempts += 1
+            final = False
+            try:
+                targets, problems = self.peers.targets(self.expect_peers)
+            except QdrantError as e:
+                targets, problems, final = [], [str(e)], getattr(e, "final", False)
+            ready, not_ready = [], []
+            for name, client, phase in targets:
+                try:
+                    resp = client.request("GET", "/readyz")
+                    if resp.status == 200:
+                        ready.append(name)
+                        continue
+                    observed = _describe_not_up(resp) if resp.status in NOT_UP_STATUSES else resp.describe()
+                except QdrantError as e:
+                    observed = str(e)
+                not_ready.append("%s%s: %s" % (name, " (pod phase %s)" % phase if phase and phase != "Running"
+                                               else "", observed))
+            if not problems and not not_ready and len(ready) == self.expect_peers:
+                return check.result(True, "%d of %d peers ready: %s" % (len(ready), self.expect_peers,
+                                                                       ", ".join(ready)))
+            if final or self._remaining() <= 0:
+                parts = problems + (["not ready: %s" % "; ".join(not_ready)] if not_ready else [])
+                return check.result(False, "%s%s (after %d attempt(s) within %s s)" % (
+                    "; ".join(parts), "; ready: %s" % ", ".join(ready) if ready else "", attempts,
+                    _num(self.wait_timeout)))
+            time.sleep(min(self.poll_interval, max(0.0, self._remaining())))
+
     def _cluster_answer(self, resp):
         """None when resp is an enabled ClusterStatus (kept in self.cluster), else what to report."""
         if resp.status != 200:
@@ -803,6 +876,8 @@ class QdrantChecker:
                 ("cluster_consensus", "GET /cluster: consensus thread working, no pending consensus operations, "
                  "no failed sends to any peer", None),
             ]
+            if self.peers is not None and self.expect_peers > 1:
+                plan.append(("cluster_peers_ready", self.peers.expected(self.expect_peers), self.check_peers_ready))
         return plan
 
     def run(self):
@@ -828,6 +903,52 @@ class QdrantChecker:
     @property
     def failed(self):
         return [c for c in self.checks if not c.passed]
+
+
+class ServicePeers:
+    """The peers of a cluster behind kubernetes_proxy: the pods the Service's selector matches (for a StatefulSet
+    <name>-0 .. <name>-N-1), each reached through the API server's pod proxy."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def expected(self, count):
+        return ("HTTP 200 from /readyz of each of the %d pods of Service %s/%s (found through its selector, asked "
+                "through the Kubernetes API pod proxy)" % (count, self.client.namespace, self.client.service))
+
+    def targets(self, count):
+        selector, pods = self.client.service_pods()
+        targets, problems = [], []
+        for name, port, phase, _ip in pods:
+            if port is None:
+                problems.append("pod %s declares no container port named %s (the Service's targetPort)"
+                                % (name, self.client.port))
+            else:
+                targets.append((name, self.client.for_pod(name, port), phase))
+        names = [p[0] for p in pods]
+        if len(pods) != count:
+            ordinals = [re.match(r"^(.*)-(\d+)$", str(n)) for n in names]
+            prefixes = set(m.group(1) for m in ordinals if m)
+            missing = ["%s-%d" % (list(prefixes)[0], i) for i in range(count)
+                       if "%s-%d" % (list(prefixes)[0], i) not in names] if len(prefixes) == 1 and all(ordinals) else []
+            problems.insert(0, "%d of %d expected pods match the selector %s of Service %s/%s%s%s" % (
+                len(pods), count, selector, self.client.namespace, self.client.service,
+                "; missing: %s" % ", ".join(missing) if missing and len(pods) < count else "",
+                "; found: %s" % ", ".join(names) if names else ""))
+        return targets, problems
+
+
+class UrlPeers:
+    """The peers given by peer_urls, one address per peer."""
+
+    def __init__(self, clients):
+        self.clients = clients  # [(display url, QdrantClient)]
+
+    def expected(self, count):
+        return "HTTP 200 from /readyz of each of the %d peer_urls" % count
+
+    def targets(self, count):
+        return [(display, client, None) for display, client in self.clients], []
 
 
 def _peer_list(peers):
@@ -888,21 +1009,18 @@ def _version_matches(actual, expected):
 
 
 def main():
-    argument_spec = qdrant_argument_spec()
-    argument_spec["api_key"]["required"] = True
-    argument_spec.update(
-        jwt_rbac=dict(type="bool", default=False),
-        wait_timeout=dict(type="float", default=60.0),
-        expect_version=dict(type="str"),
-        allow_plain_http=dict(type="bool", default=False),
-        expect_peers=dict(type="int"),
-        retired_api_keys=dict(type="list", elements="str", default=[], no_log=True),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_one_of=QDRANT_REQUIRED_ONE_OF,
-        mutually_exclusive=QDRANT_MUTUALLY_EXCLUSIVE,
-        required_together=QDRANT_REQUIRED_TOGETHER,
+    module = qdrant_module(
+        dict(
+            jwt_rbac=dict(type="bool", default=False),
+            wait_timeout=dict(type="float", default=60.0),
+            expect_version=dict(type="str"),
+            allow_plain_http=dict(type="bool", default=False),
+            expect_peers=dict(type="int"),
+            peer_urls=dict(type="list", elements="str"),
+            retired_api_keys=dict(type="list", elements="str", default=[], no_log=True),
+        ),
+        mutually_exclusive=[("peer_urls", "kubernetes_proxy")],
+        required_by={"peer_urls": "expect_peers"},
         supports_check_mode=True,
     )
     params = module.params
@@ -917,6 +1035,9 @@ def main():
     if params["expect_peers"] is not None and params["expect_peers"] < 1:
         module.fail_json(msg="expect_peers must be the number of Qdrant peers (1 or more), got %d"
                              % params["expect_peers"], **result)
+    if params["peer_urls"] is not None and len(params["peer_urls"]) != params["expect_peers"]:
+        module.fail_json(msg="peer_urls lists %d address(es) but expect_peers is %d: give one address per peer"
+                             % (len(params["peer_urls"]), params["expect_peers"]), **result)
     if params["read_only_api_key"] and params["read_only_api_key"] == params["api_key"]:
         module.fail_json(msg="read_only_api_key is the same as api_key: the read-only key would have full rights; "
                              "give Qdrant a different read-only key", **result)
@@ -941,17 +1062,23 @@ def main():
                     "with, and a secret shorter than %d bytes can be brute-forced from any token offline. Use a "
                     "random api_key of at least %d bytes." % (key_bytes, MIN_JWT_SECRET_BYTES, MIN_JWT_SECRET_BYTES))
 
-    try:
-        client, secrets = client_from_params(params)
-        if params["client_cert"]:
-            client.load_client_certificate(params["client_cert"], params["client_key"])
-    except QdrantError as e:
-        module.no_log_values.update(getattr(e, "secrets", ()))  # e.g. tokens of an inline kubeconfig
-        module.fail_json(msg=str(e), **result)
-    for secret in secrets:
-        if secret:
-            module.no_log_values.add(secret)
+    client = qdrant_connect(module, result)
     result["url"] = client.display_url
+    peers = None
+    if params["kubernetes_proxy"]:
+        peers = ServicePeers(client)
+    elif params["peer_urls"]:
+        try:
+            clients = []
+            for peer_url in params["peer_urls"]:
+                peer = QdrantClient(validate_base_url(peer_url), timeout=params["timeout"],
+                                    validate_certs=params["validate_certs"], ca_path=params["ca_path"])
+                if params["client_cert"] and peer.base_url.startswith("https://"):
+                    peer.load_client_certificate(params["client_cert"], params["client_key"])
+                clients.append((peer.display_url, peer))
+        except QdrantError as e:
+            module.fail_json(msg="peer_urls: %s" % e, **result)
+        peers = UrlPeers(clients)
 
     checker = QdrantChecker(
         client,
@@ -963,6 +1090,7 @@ def main():
         expect_peers=params["expect_peers"],
         retired_api_keys=params["retired_api_keys"],
         on_secret=module.no_log_values.add,
+        peers=peers,
     )
     checker.run()
     for warning in checker.warnings:

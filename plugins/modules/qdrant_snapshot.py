@@ -228,18 +228,12 @@ import uuid
 
 from urllib.parse import quote, urlencode
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
-    QDRANT_MUTUALLY_EXCLUSIVE,
-    QDRANT_REQUIRED_ONE_OF,
-    QDRANT_REQUIRED_TOGETHER,
     QdrantError,
     plain_http_host,
-    qdrant_argument_spec,
     redact_url,
 )
-from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_kube import client_from_params
+from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_module import qdrant_connect, qdrant_module
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "peekoff.qdrant.snapshots/v1"
@@ -537,24 +531,18 @@ class Snapshotter:
 
 
 def main():
-    argument_spec = qdrant_argument_spec()
-    argument_spec["api_key"]["required"] = True
-    argument_spec.update(
-        state=dict(type="str", required=True, choices=["backup", "restore"]),
-        path=dict(type="path", required=True),
-        collections=dict(type="list", elements="str"),
-        force=dict(type="bool", default=False),
-        delete_remote=dict(type="bool", default=True),
-        priority=dict(type="str", default="snapshot", choices=["snapshot", "replica", "no_sync"]),
-        snapshot_timeout=dict(type="float", default=600.0),
-        per_shard=dict(type="bool", default=False),
-        allow_plain_http=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_one_of=QDRANT_REQUIRED_ONE_OF,
-        mutually_exclusive=QDRANT_MUTUALLY_EXCLUSIVE,
-        required_together=QDRANT_REQUIRED_TOGETHER,
+    module = qdrant_module(
+        dict(
+            state=dict(type="str", required=True, choices=["backup", "restore"]),
+            path=dict(type="path", required=True),
+            collections=dict(type="list", elements="str"),
+            force=dict(type="bool", default=False),
+            delete_remote=dict(type="bool", default=True),
+            priority=dict(type="str", default="snapshot", choices=["snapshot", "replica", "no_sync"]),
+            snapshot_timeout=dict(type="float", default=600.0),
+            per_shard=dict(type="bool", default=False),
+            allow_plain_http=dict(type="bool", default=False),
+        ),
         supports_check_mode=True,
     )
     params = module.params
@@ -581,15 +569,7 @@ def main():
             module.fail_json(msg=text + ", or set allow_plain_http=true to accept the risk", **result)
         module.warn(text + " (allowed by allow_plain_http=true).")
 
-    try:
-        client, secrets = client_from_params(params)
-        if params["client_cert"]:
-            client.load_client_certificate(params["client_cert"], params["client_key"])
-    except QdrantError as e:
-        module.fail_json(msg=str(e), **result)
-    for secret in secrets:
-        if secret:
-            module.no_log_values.add(secret)
+    client = qdrant_connect(module, result)
     result["url"] = client.display_url
 
     snap = Snapshotter(client, params["api_key"], params["path"], check_mode=module.check_mode,

@@ -118,3 +118,57 @@ def proxied_standin(directory, namespace="qdrant", service="qdrant", port=6333, 
             yield ProxiedStandin(emu, standin, directory, namespace, service, port)
     finally:
         emu.stop()
+
+
+class ProxiedCluster(ProxiedStandin):
+    """A cluster-mode Qdrant of ``peers`` stand-ins behind a StatefulSet ``qdrant`` (pods qdrant-0..N-1) and its
+    Service: the Service proxy reaches peer 0, the pod proxy each pod (``emu.register_pod_backend``)."""
+
+    def __init__(self, emu, standins, directory, namespace, service, port):
+        super().__init__(emu, standins[0], directory, namespace, service, port)
+        self.standins = standins
+
+    def pod_proxy_requests(self):
+        prefix = "/api/v1/namespaces/%s/pods/" % self.namespace
+        return [(m, p) for m, p, _q in list(self.emu.requests) if p.startswith(prefix) and "/proxy" in p]
+
+
+@contextlib.contextmanager
+def proxied_cluster(directory, peers=3, pods=None, namespace="qdrant", service="qdrant", port=6333,
+                    not_listening=(), peer_config=None, **standin_config):
+    """Start the emulator, a StatefulSet ``qdrant`` with ``pods`` replicas (default ``peers``) whose pods the
+    emulated controller makes Running with a pod IP, the Service ``service`` selecting them, and one cluster-mode
+    stand-in per peer (``standin_config`` for all, ``peer_config[i]`` on top for peer i) behind pod ``qdrant-i``
+    (``not_listening``: ordinals whose pod has no listener, like a container that has not started)."""
+    emu = KubeEmulator()
+    emu.start()
+    pods = peers if pods is None else pods
+    labels = {"app.kubernetes.io/name": "qdrant", "app.kubernetes.io/instance": "qdrant"}
+    try:
+        emu.create_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        emu.create_object({"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": namespace},
+                           "spec": {"selector": labels, "ports": [{"name": "http", "port": port,
+                                                                   "targetPort": "http"}]}})
+        emu.create_object({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                           "metadata": {"name": "qdrant", "namespace": namespace},
+                           "spec": {"replicas": pods, "serviceName": "qdrant-headless",
+                                    "podManagementPolicy": "Parallel",
+                                    "selector": {"matchLabels": labels},
+                                    "template": {"metadata": {"labels": labels}, "spec": {"containers": [{
+                                        "name": "qdrant", "image": "qdrant/qdrant:v1.19.0",
+                                        "ports": [{"name": "http", "containerPort": port},
+                                                  {"name": "grpc", "containerPort": 6334},
+                                                  {"name": "p2p", "containerPort": 6335}]}]}}}})
+        with standin_factory() as make:
+            standins = []
+            for i in range(peers):
+                config = dict(cluster_mode=True, cluster_peers=peers)
+                config.update(standin_config)
+                config.update((peer_config or {}).get(i) or {})
+                standins.append(make(**config))
+                if i not in not_listening:
+                    emu.register_pod_backend(namespace, "qdrant-%d" % i, port, standins[i].url)
+            emu.register_service_backend(namespace, service, port, standins[0].url, ready=lambda: True)
+            yield ProxiedCluster(emu, standins, directory, namespace, service, port)
+    finally:
+        emu.stop()

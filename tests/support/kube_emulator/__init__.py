@@ -103,6 +103,7 @@ class KubeEmulator(LoopbackService):
         self.requests = []
         self._faults = []
         self._backends = {}
+        self._pod_backends = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = None
@@ -287,6 +288,22 @@ class KubeEmulator(LoopbackService):
     def _backend_for(self, namespace, service, port):
         with self._lock:
             return self._backends.get((namespace, service, int(port) if port is not None else None))
+
+    # ------------------------------------------------------------------ pod proxy backends
+    def register_pod_backend(self, namespace, pod, port, url, ready=None):
+        """Requests to /api/v1/namespaces/<ns>/pods/[<scheme>:]<pod>:<port>/proxy/... go to ``url`` (the pod must
+        exist and have an IP, as for kube-apiserver). ``ready`` (callable -> bool): whether something listens on
+        the port; False (or no backend) answers as a refused connection does."""
+        with self._lock:
+            self._pod_backends[(namespace, pod, str(port))] = _Backend(url, ready or (lambda: True))
+
+    def unregister_pod_backend(self, namespace, pod, port):
+        with self._lock:
+            self._pod_backends.pop((namespace, pod, str(port)), None)
+
+    def _pod_backend_for(self, namespace, pod, port):
+        with self._lock:
+            return self._pod_backends.get((namespace, pod, str(port)))
 
     def wait_for(self, predicate, timeout=10.0, interval=0.05):
         end = time.time() + timeout

@@ -109,7 +109,7 @@ _BUILTINS = [
     ("", "v1", "ServiceAccount", "serviceaccounts", True, ["sa"], ["token"], False, False),
     ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ["pvc"], ["status"], False, True),
     ("", "v1", "PersistentVolume", "persistentvolumes", False, ["pv"], ["status"], False, True),
-    ("", "v1", "Pod", "pods", True, ["po"], ["status", "log"], False, True),
+    ("", "v1", "Pod", "pods", True, ["po"], ["status", "log", "proxy"], False, True),
     ("", "v1", "Endpoints", "endpoints", True, ["ep"], [], False, False),
     ("", "v1", "Event", "events", True, ["ev"], [], False, False),
     ("apps", "v1", "Deployment", "deployments", True, ["deploy"], ["status", "scale"], True, True),

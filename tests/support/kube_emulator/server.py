@@ -167,6 +167,8 @@ class Handler(BaseHTTPRequestHandler):
             raise path_not_found()
         if sub == "proxy" and rt.kind == "Service":
             return self._proxy(emu, ns, name, "/" + "/".join(rest[3:]), path.endswith("/"), body)
+        if sub == "proxy" and rt.kind == "Pod":
+            return self._pod_proxy(emu, ns, name, "/" + "/".join(rest[3:]), path.endswith("/"), body)
         if len(rest) > 3 or sub in ("scale", "token", "log", "finalize", "proxy"):
             if sub == "scale":
                 return self._scale(cluster, rt, ns, name, body, query)
@@ -425,7 +427,55 @@ class Handler(BaseHTTPRequestHandler):
         backend = emu._backend_for(ns, svc_name, chosen.get("port"))
         if backend is None or not backend.available():
             raise ApiError(503, "ServiceUnavailable", 'no endpoints available for service "%s"' % name_port, {})
-        target = urllib.parse.urlsplit(backend.url)
+        self._forward(backend.url, scheme, subpath, trailing, body)
+
+    # ------------------------------------------------------------------ pod proxy
+    def _pod_proxy(self, emu, ns, name_port, subpath, trailing, body):
+        """``/api/v1/namespaces/<ns>/pods/[<scheme>:]<pod>[:<port>]/proxy/...`` as kube-apiserver serves it:
+        pkg/registry/core/pod/rest/subresources.go ProxyREST.Connect -> pkg/registry/core/pod/strategy.go
+        ResourceLocation (k8s.io/apimachinery/pkg/util/net SplitSchemeNamePort; the pod must exist; no port: the
+        first declared container port; the pod IP must be a global unicast address, else 400 "address not
+        allowed"), then the upgrade-aware proxy whose transport (k8s.io/apimachinery/pkg/util/proxy/transport.go
+        RoundTrip) turns a dial failure into 503 ServiceUnavailable "error trying to reach service: <err>".
+        The pod's containers are the backend registered with KubeEmulator.register_pod_backend; none registered
+        (or one not listening) is a refused connection to the pod IP, as for a pod whose Qdrant has not started."""
+        import ipaddress
+
+        cluster = emu.cluster
+        parts = name_port.split(":")
+        scheme, name, port = ("", "", "")
+        if len(parts) == 1:
+            name = parts[0]
+        elif len(parts) == 2:
+            name, port = parts
+        elif len(parts) == 3:
+            scheme, name, port = parts
+        if not name or scheme not in ("", "http", "https"):
+            raise bad_request('invalid pod request "%s"' % name_port)
+        pod = cluster.get(cluster.type_for("v1", "Pod"), ns, name)  # 404 'pods "<name>" not found'
+        spec, status = pod.get("spec") or {}, pod.get("status") or {}
+        if port == "":
+            for container in spec.get("containers") or []:
+                if container.get("ports"):
+                    port = str(container["ports"][0].get("containerPort"))
+                    break
+        ips = [p.get("ip") for p in status.get("podIPs") or []] or [status.get("podIP")]
+        try:
+            ip = ipaddress.ip_address(ips[0] or "")
+            allowed = not (ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified)
+        except ValueError:
+            allowed = False
+        if not allowed:
+            raise bad_request("address not allowed")
+        backend = emu._pod_backend_for(ns, name, port)
+        if backend is None or not backend.available():
+            raise ApiError(503, "ServiceUnavailable", "error trying to reach service: dial tcp %s:%s: connect: "
+                           "connection refused" % (ips[0], port or "80"), {})
+        self._forward(backend.url, scheme, subpath, trailing, body)
+
+    def _forward(self, url, scheme, subpath, trailing, body):
+        """Send the request on to a backend and relay its answer (shared by the service and the pod proxy)."""
+        target = urllib.parse.urlsplit(url)
         if scheme and scheme != target.scheme:
             raise ApiError(503, "ServiceUnavailable", "error trying to reach service: %s" % (
                 "http: server gave HTTP response to HTTPS client" if scheme == "https" else
