@@ -40,9 +40,21 @@ description:
     C(unchanged) (unless O(force=true)). After each upload the fingerprint is read again and reported as
     RV(collections[].verified)."
   - Progress is reported per collection in RV(collections). Keys never appear in the result or messages.
-  - "Cluster mode: a collection snapshot holds only the shards of the peer that answers; per-shard and per-peer
-    snapshots are B(not yet supported). The module asks C(GET /cluster) first and fails, saying so, when Qdrant
-    runs in cluster mode with more than one peer, and when O(per_shard=true)."
+  - "Cluster mode: the module asks C(GET /cluster) first. With more than one peer, a collection snapshot holds
+    only the shards local to the peer that answers (Qdrant v1.19.0 C(Collection::create_snapshot)), so, as
+    Qdrant's documentation asks, every peer is snapshotted on its own: through O(kubernetes_proxy) the pods the
+    Service's selector matches (sorted by name, e.g. C(qdrant-0) .. C(qdrant-N-1)), each through the API server's
+    pod proxy; over O(url) each of O(peer_urls), in peer order. Without them, or with another number of peers than
+    C(/cluster) reports, it fails before anything is done. Files are C(<collection>.peer-<i>.snapshot), each
+    checksum-verified; the manifest records them per peer with one fingerprint of the whole collection (read
+    through the cluster)."
+  - "Cluster restore: each peer's snapshot is uploaded to the peer at the same place (a recovering peer restores
+    only the shards it holds and skips the others, C(_do_recover_from_snapshot)), then the whole collection is read
+    back and compared with the manifest's fingerprint; a difference (a target cluster that places the shards on
+    other peers) fails, naming the collection, instead of reporting a silent partial restore. A target with another
+    number of peers, a single-node backup restored into a cluster and a cluster backup restored into a single node
+    are refused before anything is sent. Shard snapshots (C(/collections/{name}/shards/{shard}/snapshots)) are not
+    used; O(per_shard=true) fails saying so."
   - It refuses an V(http://) O(url) to a host that is not a loopback address (the key would cross the network in
     clear text) unless O(allow_plain_http=true).
 
@@ -101,10 +113,20 @@ options:
     default: 600
   per_shard:
     description:
-      - Per-shard / per-peer snapshots for cluster mode. B(Not yet supported); V(true) fails with a message
-        saying so.
+      - Shard snapshots (C(/collections/{name}/shards/{shard}/snapshots)). B(Not supported); V(true) fails with a
+        message saying so. Cluster mode is handled with one collection snapshot per peer (see the description).
     type: bool
     default: false
+  peer_urls:
+    description:
+      - With O(url) against a cluster, the address of each peer's own REST API, in peer order (the same order for
+        the backup and the restore), as many as C(GET /cluster) reports peers. Not with O(kubernetes_proxy), which
+        finds the peers itself (the Service's pods).
+      - O(validate_certs), O(ca_path), O(client_cert), O(client_key) and O(allow_plain_http) apply to them as to
+        O(url).
+    type: list
+    elements: str
+    version_added: 0.1.0
   allow_plain_http:
     description:
       - Accept an V(http://) O(url) to a host that is not a loopback address (the key then crosses the network
@@ -132,7 +154,8 @@ attributes:
 notes:
   - Snapshot files are streamed to and from disk; they are never held in memory whole.
   - Through O(kubernetes_proxy) the kubeconfig user needs the RBAC verbs C(get), C(create) and C(delete) on
-    C(services/proxy).
+    C(services/proxy); in cluster mode also C(get) on C(services), C(list) on C(pods) and C(get), C(create) and
+    C(delete) on C(pods/proxy).
 
 seealso:
   - name: Qdrant snapshots
@@ -154,6 +177,18 @@ EXAMPLES = r"""
 - name: Show per-collection progress
   ansible.builtin.debug:
     msg: "{{ __qdrant_backup.collections | map(attribute='name') | zip(__qdrant_backup.collections | map(attribute='action')) }}"
+
+- name: Back up a three-peer cluster over URLs (one snapshot per peer, in peer order)
+  peekoff.qdrant.qdrant_snapshot:
+    url: https://qdrant.example.com
+    peer_urls:
+      - https://qdrant-0.qdrant.example.com
+      - https://qdrant-1.qdrant.example.com
+      - https://qdrant-2.qdrant.example.com
+    api_key: "{{ qdrant_api_key }}"
+    state: backup
+    path: /srv/backups/qdrant/cluster
+  delegate_to: localhost
 
 - name: Restore two collections into a fresh namespace through the Kubernetes API server
   peekoff.qdrant.qdrant_snapshot:
@@ -218,6 +253,34 @@ collections:
       type: bool
       returned: when action is restored
       sample: true
+    peers:
+      description:
+        - Cluster mode, one entry per peer (then RV(collections[].file), RV(collections[].snapshot) and
+          RV(collections[].checksum) are V(null) and RV(collections[].size) is the sum).
+      type: list
+      elements: dict
+      returned: in cluster mode
+      contains:
+        peer:
+          description: The peer (pod name through O(kubernetes_proxy), else its address from O(peer_urls)).
+          type: str
+          sample: qdrant-1
+        file:
+          description: The local snapshot file of that peer.
+          type: str
+          sample: /srv/backups/qdrant/2026-12-01/products.peer-1.snapshot
+        snapshot:
+          description: Qdrant's name of that peer's snapshot.
+          type: str
+          sample: products-7421339020712263-2026-12-01-18-20-00.snapshot
+        checksum:
+          description: SHA-256 of that file, as Qdrant reported it and as verified.
+          type: str
+          sample: 3f9a0c5b0f6e2d9d4b7b8a1c2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f7
+        size:
+          description: Size of that file in bytes.
+          type: int
+          sample: 524288
 """
 
 import hashlib
@@ -229,9 +292,11 @@ import uuid
 from urllib.parse import quote, urlencode
 
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
+    QdrantClient,
     QdrantError,
     plain_http_host,
     redact_url,
+    validate_base_url,
 )
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_module import qdrant_connect, qdrant_module
 
@@ -300,8 +365,10 @@ class _Bytes:
 
 class Snapshotter:
     def __init__(self, client, api_key, path, check_mode=False, force=False, delete_remote=True,
-                 priority="snapshot", snapshot_timeout=600.0):
+                 priority="snapshot", snapshot_timeout=600.0, peer_finder=None):
         self.client = client
+        self.peer_finder = peer_finder  # callable -> [(label, client)] of every peer in ordinal order, or None
+        self.peers = None  # cluster mode: [(label, client)], set by detect_cluster
         self.api_key = api_key
         self.path = path
         self.check_mode = check_mode
@@ -312,8 +379,8 @@ class Snapshotter:
         self.results = []
 
     # -- plumbing
-    def _get_ok(self, method, path, what, body=None, timeout=None):
-        resp = self.client.request(method, path, credential=self.api_key, body=body, timeout=timeout)
+    def _get_ok(self, method, path, what, body=None, timeout=None, client=None):
+        resp = (client or self.client).request(method, path, credential=self.api_key, body=body, timeout=timeout)
         if resp.status != 200:
             raise SnapshotError("%s: Qdrant answered %s" % (what, _answer(resp)))
         doc = resp.json()
@@ -325,8 +392,10 @@ class Snapshotter:
     def _coll(name):
         return "/collections/" + quote(name, safe="")
 
-    def refuse_cluster(self):
-        """A collection snapshot of a multi-peer cluster holds only the answering peer's shards: refuse."""
+    def detect_cluster(self):
+        """Cluster mode with more than one peer: a collection snapshot holds only the shards local to the peer that
+        answers (Qdrant v1.19.0 lib/collection/src/collection/snapshots.rs create_snapshot), so every peer is
+        snapshotted on its own, as Qdrant's documentation asks. Finds the peers (self.peers) or refuses."""
         resp = self.client.request("GET", "/cluster", credential=self.api_key)
         if resp.status != 200:
             return  # a credential without global read; the snapshot requests will say what is wrong
@@ -335,12 +404,19 @@ class Snapshotter:
         except (QdrantError, AttributeError):
             return
         peers = result.get("peers") if isinstance(result, dict) else None
-        if result.get("status") == "enabled" and isinstance(peers, dict) and len(peers) > 1:
+        if result.get("status") != "enabled" or not isinstance(peers, dict) or len(peers) < 2:
+            return
+        if self.peer_finder is None:
             raise SnapshotError(
                 "Qdrant runs in cluster mode with %d peers: a collection snapshot holds only the shards of the peer "
-                "that answers, and per-shard/per-peer snapshots are not yet supported by qdrant_snapshot. Back up "
-                "each peer's shards with Qdrant's shard snapshot API (/collections/{name}/shards/{shard}/snapshots) "
-                "until then." % len(peers))
+                "that answers, so every peer must be snapshotted on its own. Give peer_urls (each peer's own address, "
+                "in peer order) or use kubernetes_proxy (the Service's pods are then asked one by one)" % len(peers))
+        found = self.peer_finder()
+        if len(found) != len(peers):
+            raise SnapshotError(
+                "Qdrant runs in cluster mode with %d peers but %d peer address(es) were found (%s): every peer must "
+                "be snapshotted; nothing was done" % (len(peers), len(found), ", ".join(p[0] for p in found) or "none"))
+        self.peers = found
 
     def list_collections(self):
         result = self._get_ok("GET", "/collections", "GET /collections")
@@ -404,6 +480,15 @@ class Snapshotter:
     def _file(self, name):
         return os.path.join(self.path, name + ".snapshot")
 
+    def _peer_file(self, name, index):
+        return os.path.join(self.path, "%s.peer-%d.snapshot" % (name, index))
+
+    def _peer_files_match(self, entry, name):
+        peers = entry.get("peers")
+        return isinstance(peers, list) and len(peers) == len(self.peers) and all(
+            os.path.isfile(self._peer_file(name, i)) and _sha256_file(self._peer_file(name, i)) == p.get("checksum")
+            for i, p in enumerate(peers))
+
     def _file_matches(self, entry, name):
         file_path = self._file(name)
         return os.path.isfile(file_path) and _sha256_file(file_path) == entry.get("checksum")
@@ -420,6 +505,9 @@ class Snapshotter:
             if fingerprint is None:
                 raise SnapshotError("collection %s does not exist (Qdrant answered 404)" % name)
             entry = manifest["collections"].get(name)
+            if self.peers:
+                self.results.append(self._backup_peers(manifest, name, entry, fingerprint, points))
+                continue
             item = dict(name=name, file=self._file(name), points=points)
             if entry and not self.force and entry.get("fingerprint") == fingerprint and self._file_matches(entry, name):
                 item.update(action="unchanged", snapshot=entry.get("snapshot"), checksum=entry.get("checksum"),
@@ -437,9 +525,35 @@ class Snapshotter:
             self.results.append(item)
         return self.results
 
-    def _snapshot_and_download(self, name):
-        desc = self._get_ok("POST", self._coll(name) + "/snapshots?wait=true", "create snapshot of %s" % name,
-                            timeout=self.snapshot_timeout)
+    def _backup_peers(self, manifest, name, entry, fingerprint, points):
+        """Cluster mode: one collection snapshot per peer (each holds that peer's local shards)."""
+        item = dict(name=name, file=None, snapshot=None, checksum=None, size=None, points=points, peers=[])
+        if entry and not self.force and entry.get("fingerprint") == fingerprint and self._peer_files_match(entry, name):
+            item.update(action="unchanged", peers=[dict(p, file=self._peer_file(name, i))
+                                                   for i, p in enumerate(entry["peers"])])
+        elif self.check_mode:
+            item.update(action="would_snapshot", peers=[dict(peer=label, file=self._peer_file(name, i), snapshot=None,
+                                                             checksum=None, size=None)
+                                                        for i, (label, _c) in enumerate(self.peers)])
+        else:
+            for i, (label, client) in enumerate(self.peers):
+                desc = self._snapshot_and_download(name, client=client, target=self._peer_file(name, i),
+                                                   where=" on peer %s" % label)
+                item["peers"].append(dict(peer=label, file=self._peer_file(name, i), snapshot=desc["name"],
+                                          checksum=desc["checksum"], size=desc["size"]))
+            item.update(action="snapshotted")
+            manifest["collections"][name] = dict(
+                peers=[dict(p, file=os.path.basename(p["file"])) for p in item["peers"]], cluster_peers=len(self.peers),
+                fingerprint=fingerprint, points=points, source=self.client.display_url)
+            self.write_manifest(manifest)
+        item["size"] = sum(p.get("size") or 0 for p in item["peers"]) if item["action"] != "would_snapshot" else None
+        return item
+
+    def _snapshot_and_download(self, name, client=None, target=None, where=""):
+        client = client or self.client
+        target = target or self._file(name)
+        desc = self._get_ok("POST", self._coll(name) + "/snapshots?wait=true", "create snapshot of %s%s" % (name, where),
+                            timeout=self.snapshot_timeout, client=client)
         if not isinstance(desc, dict) or not desc.get("name"):
             raise SnapshotError("create snapshot of %s: no SnapshotDescription in Qdrant's answer" % name)
         if not desc.get("checksum"):
@@ -455,8 +569,7 @@ class Snapshotter:
                     digest.update(chunk)
                     size[0] += len(chunk)
                     f.write(chunk)
-                resp = self.client.request("GET", remote, credential=self.api_key, timeout=self.snapshot_timeout,
-                                           sink=sink)
+                resp = client.request("GET", remote, credential=self.api_key, timeout=self.snapshot_timeout, sink=sink)
             if resp.status != 200:
                 raise SnapshotError("download snapshot %s of %s: Qdrant answered %s" % (desc["name"], name, _answer(resp)))
             if digest.hexdigest() != desc["checksum"].lower():
@@ -467,12 +580,13 @@ class Snapshotter:
                 raise SnapshotError("download snapshot %s of %s: Qdrant reported %s bytes, %d received; the file was "
                                     "not kept" % (desc["name"], name, desc["size"], size[0]))
             os.chmod(tmp, 0o600)
-            os.replace(tmp, self._file(name))
+            os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         if self.delete_remote:
-            self._get_ok("DELETE", remote + "?wait=true", "delete snapshot %s of %s on the server" % (desc["name"], name))
+            self._get_ok("DELETE", remote + "?wait=true", "delete snapshot %s of %s on the server%s" % (
+                desc["name"], name, where), client=client)
         desc["size"] = size[0]
         return desc
 
@@ -487,17 +601,34 @@ class Snapshotter:
         if missing:
             raise SnapshotError("not in %s: %s (it has: %s)" % (
                 os.path.join(self.path, MANIFEST), ", ".join(missing), ", ".join(sorted(manifest["collections"])) or "none"))
-        for name in names:  # verify every file before anything is uploaded
+        for name in names:  # the right kind of instance, and every file verified, before anything is uploaded
             entry = manifest["collections"][name]
-            file_path = self._file(name)
-            if not os.path.isfile(file_path):
-                raise SnapshotError("snapshot file %s is missing" % file_path)
-            actual = _sha256_file(file_path)
-            if actual != entry.get("checksum"):
-                raise SnapshotError("snapshot file %s has sha256 %s but the manifest records %s: checksum mismatch, "
-                                    "nothing was restored" % (file_path, actual, entry.get("checksum")))
+            files = [(self._file(name), entry.get("checksum"))]
+            if isinstance(entry.get("peers"), list):
+                if not self.peers or len(self.peers) != len(entry["peers"]):
+                    raise SnapshotError(
+                        "collection %s was backed up from a cluster of %d peers (one snapshot per peer), but the target "
+                        "%s: each peer's snapshot must go to the peer at the same place in a cluster of as many peers; "
+                        "nothing was restored" % (name, len(entry["peers"]), "has %d peers" % len(self.peers)
+                                                  if self.peers else "is not a cluster"))
+                files = [(self._peer_file(name, i), p.get("checksum")) for i, p in enumerate(entry["peers"])]
+            elif self.peers:
+                raise SnapshotError(
+                    "collection %s was backed up from a single Qdrant, but the target runs in cluster mode with %d "
+                    "peers: a collection snapshot recovered on one peer keeps only the shards that peer holds; restore "
+                    "it into a single-node Qdrant; nothing was restored" % (name, len(self.peers)))
+            for file_path, checksum in files:
+                if not os.path.isfile(file_path):
+                    raise SnapshotError("snapshot file %s is missing" % file_path)
+                actual = _sha256_file(file_path)
+                if actual != checksum:
+                    raise SnapshotError("snapshot file %s has sha256 %s but the manifest records %s: checksum "
+                                        "mismatch, nothing was restored" % (file_path, actual, checksum))
         for name in names:
             entry = manifest["collections"][name]
+            if self.peers:
+                self.results.append(self._restore_peers(name, entry))
+                continue
             item = dict(name=name, file=self._file(name), snapshot=entry.get("snapshot"), checksum=entry["checksum"],
                         size=entry.get("size"), points=entry.get("points"))
             current, _count = self.fingerprint(name)
@@ -512,16 +643,46 @@ class Snapshotter:
             self.results.append(item)
         return self.results
 
-    def _upload(self, name, entry):
-        file_path = self._file(name)
-        query = urlencode([("wait", "true"), ("priority", self.priority), ("checksum", entry["checksum"])])
+    def _restore_peers(self, name, entry):
+        """Cluster mode: each peer's snapshot uploaded to the peer at the same place, then the whole collection read
+        back through the cluster; a difference (the target places shards on other peers) fails."""
+        item = dict(name=name, file=None, snapshot=None, checksum=None, points=entry.get("points"),
+                    size=sum(p.get("size") or 0 for p in entry["peers"]),
+                    peers=[dict(p, file=self._peer_file(name, i)) for i, p in enumerate(entry["peers"])])
+        current, _count = self.fingerprint(name)
+        if current is not None and current == entry.get("fingerprint") and not self.force:
+            item["action"] = "unchanged"
+            return item
+        if self.check_mode:
+            item["action"] = "would_restore"
+            return item
+        for i, (label, client) in enumerate(self.peers):
+            self._upload(name, entry, client=client, file_path=self._peer_file(name, i),
+                         checksum=entry["peers"][i]["checksum"], where=" on peer %s" % label)
+        after, count = self.fingerprint(name)
+        item.update(action="restored", verified=after == entry.get("fingerprint"), points=count)
+        self.results.append(item)
+        if not item["verified"]:
+            raise SnapshotError(
+                "collection %s was restored on every peer, but the data read back differs from the backup (%d points "
+                "read, %s backed up): the target cluster places the collection's shards on other peers than the source "
+                "did, and a peer recovering a snapshot skips the shards it does not hold. Restore into a cluster whose "
+                "peers hold the same shards (e.g. a fresh cluster of as many peers, restored in the same order)"
+                % (name, count, entry.get("points")))
+        self.results.pop()
+        return item
+
+    def _upload(self, name, entry, client=None, file_path=None, checksum=None, where=""):
+        client = client or self.client
+        file_path = file_path or self._file(name)
+        query = urlencode([("wait", "true"), ("priority", self.priority), ("checksum", checksum or entry["checksum"])])
         with open(file_path, "rb") as f:
             body = _MultipartFile("snapshot", os.path.basename(file_path), f, os.path.getsize(file_path))
-            resp = self.client.request("POST", self._coll(name) + "/snapshots/upload?" + query, credential=self.api_key,
-                                       data=body, content_type=body.content_type, content_length=body.length,
-                                       timeout=self.snapshot_timeout)
+            resp = client.request("POST", self._coll(name) + "/snapshots/upload?" + query, credential=self.api_key,
+                                  data=body, content_type=body.content_type, content_length=body.length,
+                                  timeout=self.snapshot_timeout)
         if resp.status != 200:
-            raise SnapshotError("restore %s from %s: Qdrant answered %s" % (name, file_path, _answer(resp)))
+            raise SnapshotError("restore %s from %s%s: Qdrant answered %s" % (name, file_path, where, _answer(resp)))
         try:
             ok = resp.json().get("result") is True
         except (QdrantError, AttributeError):
@@ -541,16 +702,19 @@ def main():
             priority=dict(type="str", default="snapshot", choices=["snapshot", "replica", "no_sync"]),
             snapshot_timeout=dict(type="float", default=600.0),
             per_shard=dict(type="bool", default=False),
+            peer_urls=dict(type="list", elements="str"),
             allow_plain_http=dict(type="bool", default=False),
         ),
+        mutually_exclusive=[("peer_urls", "kubernetes_proxy")],
         supports_check_mode=True,
     )
     params = module.params
     result = dict(changed=False, path=params["path"], url=None, collections=[])
 
     if params["per_shard"]:
-        module.fail_json(msg="per_shard: per-shard/per-peer snapshots for Qdrant's cluster mode are not yet supported "
-                             "by qdrant_snapshot", **result)
+        module.fail_json(msg="per_shard: shard snapshots (/collections/{name}/shards/{shard}/snapshots) are not "
+                             "supported by qdrant_snapshot; in cluster mode it takes one collection snapshot per peer "
+                             "(kubernetes_proxy or peer_urls), the way Qdrant's documentation describes", **result)
     if not params["api_key"]:
         module.fail_json(msg="api_key must not be empty", **result)
     if params["timeout"] <= 0 or params["snapshot_timeout"] <= 0:
@@ -571,12 +735,39 @@ def main():
 
     client = qdrant_connect(module, result)
     result["url"] = client.display_url
+    peer_finder = None
+    if params["kubernetes_proxy"]:
+        def peer_finder():
+            _selector, pods = client.service_pods()
+            unnamed = [name for name, port, _phase, _ip in pods if port is None]
+            if unnamed:
+                raise SnapshotError("pods %s declare no container port for Service port %s" % (
+                    ", ".join(unnamed), client.port))
+            return [(name, client.for_pod(name, port)) for name, port, _phase, _ip in pods]
+    elif params["peer_urls"]:
+        try:
+            peer_clients = []
+            for peer_url in params["peer_urls"]:
+                peer = QdrantClient(validate_base_url(peer_url), timeout=params["timeout"],
+                                    validate_certs=params["validate_certs"], ca_path=params["ca_path"])
+                if plain_http_host(peer.base_url) and not params["allow_plain_http"]:
+                    raise QdrantError("%s is plain http:// to a host that is not a loopback address (the api_key "
+                                      "would travel in clear text); use https:// or allow_plain_http=true"
+                                      % peer.display_url)
+                if params["client_cert"]:
+                    peer.load_client_certificate(params["client_cert"], params["client_key"])
+                peer_clients.append((peer.display_url, peer))
+        except QdrantError as e:
+            module.fail_json(msg="peer_urls: %s" % e, **result)
+
+        def peer_finder():
+            return peer_clients
 
     snap = Snapshotter(client, params["api_key"], params["path"], check_mode=module.check_mode,
                        force=params["force"], delete_remote=params["delete_remote"], priority=params["priority"],
-                       snapshot_timeout=params["snapshot_timeout"])
+                       snapshot_timeout=params["snapshot_timeout"], peer_finder=peer_finder)
     try:
-        snap.refuse_cluster()
+        snap.detect_cluster()
         if params["state"] == "backup":
             snap.backup(names)
         else:

@@ -168,6 +168,8 @@ def proxied_cluster(directory, peers=3, pods=None, namespace="qdrant", service="
                 standins.append(make(**config))
                 if i not in not_listening:
                     emu.register_pod_backend(namespace, "qdrant-%d" % i, port, standins[i].url)
+            for standin in standins:  # one cluster: collections on every peer, points in their shards' peers
+                standin.join_cluster(standins)
             emu.register_service_backend(namespace, service, port, standins[0].url, ready=lambda: True)
             yield ProxiedCluster(emu, standins, directory, namespace, service, port)
     finally:

@@ -598,6 +598,23 @@ class _Handler(BaseHTTPRequestHandler):
             "message_send_failures": failures,
         })
 
+    # -- cluster mode with data: the peers sharing collections (QdrantStandin.join_cluster)
+    @property
+    def _members(self):
+        return self.standin.members or [self.standin]
+
+    def _gathered(self, name):
+        """All points and vectors of a collection over every peer's local shards (None when it is missing here)."""
+        if name not in self.standin._state.collections:
+            return None
+        points, vectors = {}, {}
+        for member in self._members:
+            with member._state.lock:
+                coll = member._state.collections.get(name) or {}
+                points.update(coll.get("points") or {})
+                vectors.update(coll.get("vectors") or {})
+        return {"params": self.standin._state.collections[name]["params"], "points": points, "vectors": vectors}
+
     # -- handlers: collections
     def _missing(self, name):
         self._error(404, "Not found: Collection `{0}` doesn't exist!".format(name))
@@ -610,8 +627,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._ok({"collections": [{"name": n} for n in names]})
 
     def h_get_collection(self, name):
+        coll = self._gathered(name)
         with self.standin._state.lock:
-            coll = self.standin._state.collections.get(name)
             if coll is None:
                 return self._missing(name)
             info = {"status": "green", "optimizer_status": "ok", "points_count": len(coll["points"]),
@@ -628,7 +645,9 @@ class _Handler(BaseHTTPRequestHandler):
         with self.standin._state.lock:
             if name in self.standin._state.collections:
                 return self._error(400, "Wrong input: Collection `{0}` already exists!".format(name))
-            self.standin._state.collections[name] = {"params": body, "points": {}}
+        for member in self._members:  # through consensus: on every peer
+            with member._state.lock:
+                member._state.collections.setdefault(name, {"params": body, "points": {}})
         self._ok(True)
 
     def h_update_collection(self, name):
@@ -637,8 +656,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._ok(True)
 
     def h_delete_collection(self, name):
-        with self.standin._state.lock:
-            existed = self.standin._state.collections.pop(name, None) is not None
+        existed = name in self.standin._state.collections
+        for member in self._members:
+            with member._state.lock:
+                member._state.collections.pop(name, None)
         self._ok(existed)
 
     # -- handlers: points
@@ -664,6 +685,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._missing(name)
         if not isinstance(body, dict) or not isinstance(body.get("points"), list):
             return self._error(400, "Json deserialize error: missing field `points`")
+        if self.standin.members:
+            for p in body["points"]:
+                self.standin.shard_owner(p.get("id")).upsert(name, [p])
+            return self._ack()
         with self.standin._state.lock:
             for p in body["points"]:
                 coll["points"][str(p.get("id"))] = {"id": p.get("id"), "payload": p.get("payload") or {}}
@@ -687,7 +712,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def h_read_points(self, name):
         body = self._body() or {}
-        coll = self.standin._state.collections.get(name)
+        coll = self._gathered(name)
         if coll is None:
             return self._missing(name)
         points = list(coll["points"].values())
@@ -748,7 +773,8 @@ class _Handler(BaseHTTPRequestHandler):
                                "params": coll["params"], "points": list(coll["points"].values()),
                                "vectors": coll.get("vectors") or {}}, sort_keys=True).encode()
             stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(now))
-            snap_name = "{0}-{1}-{2}.snapshot".format(name, SNAPSHOT_PEER_ID, stamp)
+            peer = self.standin.members.index(self.standin) if self.standin.members else 0
+            snap_name = "{0}-{1}-{2}.snapshot".format(name, SNAPSHOT_PEER_ID + peer, stamp)
             desc = {"name": snap_name, "creation_time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)),
                     "size": len(data), "checksum": hashlib.sha256(data).hexdigest()}
             self._snapshots_of(name)[snap_name] = (desc, data)
@@ -796,11 +822,20 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError
         except (ValueError, AttributeError):
             return self._error(500, "Service internal error: failed to unpack snapshot: not a snapshot archive")
+        points = dict((str(p["id"]), p) for p in doc.get("points") or [])
+        if self.standin.members:
+            # a missing collection is created on every peer with the snapshot's config; then only the shards local
+            # to this peer are restored from the snapshot, the others skipped (recover.rs)
+            for member in self.standin.members:
+                if member is not self.standin:
+                    with member._state.lock:
+                        member._state.collections.setdefault(name, {"params": doc.get("params") or {}, "points": {}})
+            points = dict((k, p) for k, p in points.items() if self.standin.shard_owner(p["id"]) is self.standin)
         with self.standin._state.lock:
             self.standin._state.collections[name] = {
                 "params": doc.get("params") or {},
-                "points": dict((str(p["id"]), p) for p in doc.get("points") or []),
-                "vectors": dict(doc.get("vectors") or {})}
+                "points": points,
+                "vectors": dict((k, v) for k, v in (doc.get("vectors") or {}).items() if k in points)}
             self.standin._state.restores.append((name, (query.get("priority") or [None])[0]))
         self._ok(True)
 
@@ -865,6 +900,14 @@ class QdrantStandin(LoopbackService):
         self.port = port
         self.requests = []
         self._state = _State()
+        # Cluster mode with data (join_cluster): every peer of the cluster, this one included, in ordinal order.
+        # Qdrant v1.19.0: a collection is created on every peer through consensus; its points live in shards, each
+        # shard on one peer here (shard_number = peers, replication_factor 1); reads (scroll, count, GET
+        # collection) gather every shard (lib/collection/src/collection/point_ops.rs), a collection snapshot holds
+        # only this peer's local shards (lib/collection/src/collection/snapshots.rs create_snapshot), and a
+        # recovery restores only the shards local to this peer, skipping the others
+        # (lib/storage/src/content_manager/snapshots/recover.rs _do_recover_from_snapshot).
+        self.members = None
         self._server = None
         self._thread = None
         self._log_lock = threading.Lock()
@@ -941,6 +984,23 @@ class QdrantStandin(LoopbackService):
         with self._state.lock:
             coll = self._state.collections.get(name)
             return None if coll is None else dict((k, v.get("payload")) for k, v in coll["points"].items())
+
+    def join_cluster(self, members):
+        """Make ``members`` (QdrantStandin list, this one included) one cluster sharing collections."""
+        self.members = list(members)
+
+    def shard_owner(self, point_id):
+        """The peer holding the shard of a point: a stable hash of the id over the peers (Qdrant's hash ring)."""
+        members = self.members or [self]
+        digest = hashlib.sha256(json.dumps(point_id).encode()).digest()
+        return members[int.from_bytes(digest[:8], "big") % len(members)]
+
+    def cluster_upsert(self, name, points):
+        """Store ``points`` in the cluster: the collection on every peer, each point on its shard's peer."""
+        for member in self.members or [self]:
+            member.add_collection(name, params={"vectors": {"size": 2, "distance": "Cosine"}})
+        for p in points:
+            self.shard_owner(p["id"]).upsert(name, [p])
 
     def upsert(self, name, points):
         """Create ``name`` if needed and store ``points`` [{id, vector, payload}]."""

@@ -1,5 +1,6 @@
 """qdrant_snapshot against the Qdrant stand-in: backup, unchanged second backup, restore into a second instance,
-checksums verified both ways, Qdrant's own refusals reported, check mode truthful, cluster mode refused.
+checksums verified both ways, Qdrant's own refusals reported, check mode truthful, cluster mode without peer addresses refused (test_qdrant_snapshot_cluster.py has
+the per-peer cluster mode).
 
 The stand-in's snapshot endpoints follow Qdrant v1.19.0 src/actix/api/snapshot_api.rs (create_snapshot,
 get_snapshot, delete_collection_snapshot, upload_snapshot) and the SnapshotDescription schema of
@@ -221,10 +222,10 @@ def test_cluster_mode_is_refused_clearly(run_module, standin_factory, tmp_path):
     s = standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=3)
     s.upsert("faq", POINTS["faq"])
     failed, result = run_module(qdrant_snapshot.main, args(s, tmp_path))
-    assert failed and "cluster mode with 3 peers" in result["msg"] and "not yet supported" in result["msg"]
+    assert failed and "cluster mode with 3 peers" in result["msg"] and "Give peer_urls" in result["msg"]
     assert creates(s) == []
     failed, result = run_module(qdrant_snapshot.main, args(s, tmp_path, per_shard=True))
-    assert failed and "per-shard/per-peer snapshots for Qdrant's cluster mode are not yet supported" in result["msg"]
+    assert failed and "shard snapshots (/collections/{name}/shards/{shard}/snapshots) are not supported" in result["msg"]
 
 
 def test_plain_http_to_a_remote_host_is_refused(run_module, tmp_path):

@@ -1,0 +1,163 @@
+"""qdrant_snapshot in cluster mode: one collection snapshot per peer, as Qdrant's documentation asks ("in a
+distributed setup ... you must create snapshots for each node separately"), because a collection snapshot holds only
+the shards local to the peer that answers (Qdrant v1.19.0 lib/collection/src/collection/snapshots.rs
+create_snapshot) and a recovery restores only the shards local to the recovering peer
+(lib/storage/src/content_manager/snapshots/recover.rs _do_recover_from_snapshot). The stand-ins of one cluster share
+collections and keep each point on its shard's peer (QdrantStandin.join_cluster)."""
+import json
+
+import pytest
+
+from ansible_collections.peekoff.qdrant.plugins.modules import qdrant_snapshot
+from proxied_qdrant import isolate_kubernetes_client, proxied_cluster
+
+KEY = "unit-cluster-snap-key-3a7f0c21"
+POINTS = [{"id": i, "vector": [0.1 * i, 0.2], "payload": {"sku": "p-%d" % i}} for i in range(1, 301)]
+FAQ = [{"id": "0f3b1c9e-2a51-4f3f-9b8e-1d2c3b4a5f60", "vector": [1.0, 0.0], "payload": {"q": "why"}},
+       {"id": 7, "vector": [0.0, 1.0], "payload": {"q": "how"}}]
+
+
+def make_cluster(standin_factory, peers=3):
+    standins = [standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=peers) for _ in range(peers)]
+    for s in standins:
+        s.join_cluster(standins)
+    return standins
+
+
+@pytest.fixture
+def source(standin_factory):
+    standins = make_cluster(standin_factory)
+    standins[0].cluster_upsert("products", POINTS)
+    standins[0].cluster_upsert("faq", FAQ)
+    return standins
+
+
+def args(standins, path, **extra):
+    out = dict(url=standins[0].url, peer_urls=[s.url for s in standins], api_key=KEY, path=str(path),
+               state="backup", timeout=5)
+    out.update(extra)
+    return out
+
+
+def creates(standins):
+    return [(i, r[1]) for i, s in enumerate(standins) for r in s.requests
+            if r[0] == "POST" and r[1].endswith("/snapshots")]
+
+
+def all_points(standins, name):
+    out = {}
+    for s in standins:
+        out.update(s.points(name) or {})
+    return out
+
+
+def test_backup_takes_one_snapshot_per_peer_each_with_that_peers_shards(run_module, source, tmp_path):
+    failed, result = run_module(qdrant_snapshot.main, args(source, tmp_path))
+    assert not failed, result.get("msg")
+    products = dict((c["name"], c) for c in result["collections"])["products"]
+    assert products["action"] == "snapshotted" and products["points"] == 300
+    assert [p["peer"] for p in products["peers"]] == [s.url for s in source]
+    assert sorted(creates(source)) == sorted((i, "/collections/%s/snapshots" % n)
+                                             for i in range(3) for n in ("products", "faq"))
+    manifest = json.loads((tmp_path / "manifest.json").read_text())["collections"]["products"]
+    assert manifest["cluster_peers"] == 3 and len(manifest["peers"]) == 3
+    ids = []
+    for i, peer in enumerate(manifest["peers"]):
+        data = (tmp_path / ("products.peer-%d.snapshot" % i)).read_bytes()
+        doc = json.loads(data)  # the stand-in's archive: only this peer's local shard points
+        assert sorted(str(p["id"]) for p in doc["points"]) == sorted(source[i].points("products"))
+        assert peer["snapshot"].startswith("products-%d-" % (5381970470469335 + i))
+        ids += [p["id"] for p in doc["points"]]
+    assert sorted(ids) == list(range(1, 301)) and all(len(source[i].points("products")) < 300 for i in range(3))
+    assert all(not s._state.snapshots.get("products") for s in source)  # deleted on every peer after the download
+
+    # second run: the data did not change, nothing is snapshotted again
+    failed, again = run_module(qdrant_snapshot.main, args(source, tmp_path))
+    assert not failed and again["changed"] is False
+    assert [c["action"] for c in again["collections"]] == ["unchanged", "unchanged"]
+    assert len(creates(source)) == 6
+
+
+def test_check_mode_backup_creates_nothing(run_module, source, tmp_path):
+    failed, result = run_module(qdrant_snapshot.main, dict(args(source, tmp_path / "b"), _ansible_check_mode=True))
+    assert not failed and result["changed"] is True
+    assert [c["action"] for c in result["collections"]] == ["would_snapshot", "would_snapshot"]
+    assert creates(source) == [] and not (tmp_path / "b").exists()
+
+
+def test_restore_into_a_fresh_cluster_peer_by_peer_is_verified(run_module, source, standin_factory, tmp_path):
+    assert not run_module(qdrant_snapshot.main, args(source, tmp_path))[0]
+    target = make_cluster(standin_factory)
+    failed, result = run_module(qdrant_snapshot.main, args(target, tmp_path, state="restore"))
+    assert not failed, result.get("msg")
+    assert [(c["name"], c["action"], c["verified"]) for c in result["collections"]] == [
+        ("faq", "restored", True), ("products", "restored", True)]
+    assert all_points(target, "products") == all_points(source, "products")
+    assert [s._state.restores for s in target] == [[("faq", "snapshot"), ("products", "snapshot")]] * 3
+    failed, again = run_module(qdrant_snapshot.main, args(target, tmp_path, state="restore"))
+    assert not failed and again["changed"] is False
+    assert [c["action"] for c in again["collections"]] == ["unchanged", "unchanged"]
+
+
+def test_restore_to_peers_in_another_order_fails_instead_of_losing_points(run_module, source, standin_factory,
+                                                                         tmp_path):
+    assert not run_module(qdrant_snapshot.main, args(source, tmp_path))[0]
+    target = make_cluster(standin_factory)
+    failed, result = run_module(qdrant_snapshot.main, dict(args(target, tmp_path, state="restore",
+                                                                collections=["products"]),
+                                                           peer_urls=[s.url for s in reversed(target)]))
+    assert failed
+    assert "collection products was restored on every peer, but the data read back differs from the backup" \
+        in result["msg"] and "300 backed up" in result["msg"]
+    assert result["collections"][0]["verified"] is False
+
+
+def test_cluster_without_peer_addresses_is_refused(run_module, source, tmp_path):
+    failed, result = run_module(qdrant_snapshot.main, dict(url=source[0].url, api_key=KEY, path=str(tmp_path),
+                                                           state="backup"))
+    assert failed and "cluster mode with 3 peers" in result["msg"] and "Give peer_urls" in result["msg"]
+    failed, result = run_module(qdrant_snapshot.main, dict(args(source, tmp_path), peer_urls=[source[0].url]))
+    assert failed and "3 peers but 1 peer address(es) were found" in result["msg"]
+    assert creates(source) == []
+
+
+def test_single_node_and_cluster_backups_are_not_mixed(run_module, source, standin_factory, tmp_path):
+    single = standin_factory(api_key=KEY)
+    single.upsert("faq", FAQ)
+    assert not run_module(qdrant_snapshot.main, dict(url=single.url, api_key=KEY, path=str(tmp_path / "single"),
+                                                     state="backup"))[0]
+    failed, result = run_module(qdrant_snapshot.main, args(source, tmp_path / "single", state="restore"))
+    assert failed and "backed up from a single Qdrant, but the target runs in cluster mode with 3 peers" \
+        in result["msg"]
+    assert not run_module(qdrant_snapshot.main, args(source, tmp_path / "cluster"))[0]
+    failed, result = run_module(qdrant_snapshot.main, dict(url=single.url, api_key=KEY, path=str(tmp_path / "cluster"),
+                                                           state="restore"))
+    assert failed and "backed up from a cluster of 3 peers" in result["msg"] and "is not a cluster" in result["msg"]
+    assert all(s._state.restores == [] for s in source + [single])
+
+
+def test_per_shard_is_refused_naming_what_is_supported(run_module, source, tmp_path):
+    failed, result = run_module(qdrant_snapshot.main, args(source, tmp_path, per_shard=True))
+    assert failed and "shard snapshots (/collections/{name}/shards/{shard}/snapshots) are not supported" \
+        in result["msg"] and "one collection snapshot per peer" in result["msg"]
+
+
+def test_backup_and_restore_through_the_pod_proxy(run_module, tmp_path, monkeypatch):
+    isolate_kubernetes_client(monkeypatch, tmp_path)
+    with proxied_cluster(tmp_path / "src", api_key=KEY) as src, proxied_cluster(tmp_path / "dst", api_key=KEY) as dst:
+        (tmp_path / "src").mkdir(exist_ok=True)
+        (tmp_path / "dst").mkdir(exist_ok=True)
+        src.standin.cluster_upsert("products", POINTS)
+
+        def proxy_args(c, **extra):
+            return dict(kubernetes_proxy=dict(kubeconfig=c.token_kubeconfig(), namespace="qdrant", service="qdrant"),
+                        api_key=KEY, path=str(tmp_path / "backup"), timeout=5, **extra)
+        failed, result = run_module(qdrant_snapshot.main, proxy_args(src, state="backup"))
+        assert not failed, result.get("msg")
+        assert [p["peer"] for p in result["collections"][0]["peers"]] == ["qdrant-0", "qdrant-1", "qdrant-2"]
+        assert any("/pods/http:qdrant-2:6333/proxy/collections/products/snapshots" in p
+                   for _m, p in src.pod_proxy_requests())
+        failed, result = run_module(qdrant_snapshot.main, proxy_args(dst, state="restore"))
+        assert not failed, result.get("msg")
+        assert result["collections"][0]["verified"] is True
+        assert all_points(dst.standins, "products") == all_points(src.standins, "products")
