@@ -190,8 +190,8 @@ class KubernetesProxyClient(QdrantClient):
         spec = svc.get("spec") or {}
         selector = spec.get("selector") or {}
         if not selector:
-            error = QdrantError("Service %s/%s has no selector: its pods cannot be found" % (self.namespace,
-                                                                                            self.service))
+            error = QdrantError("Service %s/%s has no selector: its pods cannot be found"
+                                % (self.namespace, self.service))
             error.final = True
             raise error
         entry = next((p for p in spec.get("ports") or [] if str(p.get("port")) == self.port

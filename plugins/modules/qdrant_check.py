@@ -669,8 +669,8 @@ class QdrantChecker:
                 not_ready.append("%s%s: %s" % (name, " (pod phase %s)" % phase if phase and phase != "Running"
                                                else "", observed))
             if not problems and not not_ready and len(ready) == self.expect_peers:
-                return check.result(True, "%d of %d peers ready: %s" % (len(ready), self.expect_peers,
-                                                                       ", ".join(ready)))
+                return check.result(True, "%d of %d peers ready: %s"
+                                    % (len(ready), self.expect_peers, ", ".join(ready)))
             if final or self._remaining() <= 0:
                 parts = problems + (["not ready: %s" % "; ".join(not_ready)] if not_ready else [])
                 return check.result(False, "%s%s (after %d attempt(s) within %s s)" % (

@@ -30,8 +30,7 @@ def test_api_key_is_required_by_both(run_module, main, extra):
 
 
 @pytest.mark.parametrize("main,extra", MODULES)
-def test_an_unusable_inline_kubeconfig_fails_without_its_token_in_both(run_module, main, extra, tmp_path,
-                                                                         monkeypatch):
+def test_an_unusable_inline_kubeconfig_fails_without_its_token_in_both(run_module, main, extra, tmp_path, monkeypatch):
     isolate_kubernetes_client(monkeypatch, tmp_path)
     with proxied_standin(tmp_path, api_key=KEY) as env:
         doc = env.emu.kubeconfig(namespace="qdrant")

@@ -119,7 +119,7 @@ def url_args(standins, **extra):
 
 
 def test_peer_urls_all_ready_pass(run_module, standin_factory):
-    standins = [standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=3) for _ in range(3)]
+    standins = [standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=3) for _i in range(3)]
     failed, result = run_module(qdrant_check.main, url_args(standins))
     assert not failed, result.get("msg")
     assert by_name(result)["cluster_peers_ready"]["observed"] == "3 of 3 peers ready: %s" % ", ".join(
@@ -136,7 +136,7 @@ def test_peer_urls_one_not_ready_fails_naming_its_url(run_module, standin_factor
 
 
 def test_peer_urls_unreachable_peer_fails(run_module, standin_factory):
-    standins = [standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=2) for _ in range(2)]
+    standins = [standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=2) for _i in range(2)]
     dead = standins[1].url
     standins[1].stop()
     failed, result = run_module(qdrant_check.main, url_args(standins))

@@ -1,6 +1,6 @@
 """qdrant_snapshot against the Qdrant stand-in: backup, unchanged second backup, restore into a second instance,
-checksums verified both ways, Qdrant's own refusals reported, check mode truthful, cluster mode without peer addresses refused (test_qdrant_snapshot_cluster.py has
-the per-peer cluster mode).
+checksums verified both ways, Qdrant's own refusals reported, check mode truthful, cluster mode without peer
+addresses refused (test_qdrant_snapshot_cluster.py has the per-peer cluster mode).
 
 The stand-in's snapshot endpoints follow Qdrant v1.19.0 src/actix/api/snapshot_api.rs (create_snapshot,
 get_snapshot, delete_collection_snapshot, upload_snapshot) and the SnapshotDescription schema of

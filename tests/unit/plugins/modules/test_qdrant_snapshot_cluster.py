@@ -18,7 +18,7 @@ FAQ = [{"id": "0f3b1c9e-2a51-4f3f-9b8e-1d2c3b4a5f60", "vector": [1.0, 0.0], "pay
 
 
 def make_cluster(standin_factory, peers=3):
-    standins = [standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=peers) for _ in range(peers)]
+    standins = [standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=peers) for _i in range(peers)]
     for s in standins:
         s.join_cluster(standins)
     return standins
@@ -99,8 +99,7 @@ def test_restore_into_a_fresh_cluster_peer_by_peer_is_verified(run_module, sourc
     assert [c["action"] for c in again["collections"]] == ["unchanged", "unchanged"]
 
 
-def test_restore_to_peers_in_another_order_fails_instead_of_losing_points(run_module, source, standin_factory,
-                                                                         tmp_path):
+def test_restore_to_peers_in_another_order_fails_instead_of_losing_points(run_module, source, standin_factory, tmp_path):
     assert not run_module(qdrant_snapshot.main, args(source, tmp_path))[0]
     target = make_cluster(standin_factory)
     failed, result = run_module(qdrant_snapshot.main, dict(args(target, tmp_path, state="restore",
