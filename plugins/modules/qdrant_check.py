@@ -663,7 +663,7 @@ class QdrantChecker:
                     if resp.status == 200:
                         ready.append(name)
                         continue
-                    observed = _describe_not_up(resp) if resp.status in NOT_UP_STATUSES else resp.describe()
+                    observed = _describe_not_up(resp)  # the API server's Status message, or Qdrant's answer
                 except QdrantError as e:
                     observed = str(e)
                 not_ready.append("%s%s: %s" % (name, " (pod phase %s)" % phase if phase and phase != "Running"

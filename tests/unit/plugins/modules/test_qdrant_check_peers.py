@@ -157,3 +157,13 @@ def test_peer_urls_must_match_expect_peers_and_not_go_with_kubernetes_proxy(run_
     failed, result = run_module(qdrant_check.main, dict(url=s.url, api_key=KEY, expect_peers=1,
                                                         peer_urls=["ftp://x"]))
     assert failed and result["msg"].startswith("peer_urls: url must start with http:// or https://")
+
+
+def test_a_pending_pod_without_an_ip_is_named_with_its_phase(run_module, tmp_path):
+    """kube-apiserver's pod ResourceLocation answers 400 "address not allowed" for a pod without an IP."""
+    with proxied_cluster(tmp_path, api_key=KEY) as cluster:
+        cluster.emu.set_status("v1", "Pod", "qdrant", "qdrant-1", {"phase": "Pending", "podIP": None})
+        failed, result = run_module(qdrant_check.main, proxy_args(cluster))
+    assert failed and result["failed_checks"] == ["cluster_peers_ready"]
+    assert "not ready: qdrant-1 (pod phase Pending): HTTP 400 from the Kubernetes API server: address not allowed" \
+        in by_name(result)["cluster_peers_ready"]["observed"]
