@@ -88,6 +88,10 @@ def test_check_mode_backup_creates_nothing(run_module, source, tmp_path):
 def test_restore_into_a_fresh_cluster_peer_by_peer_is_verified(run_module, source, standin_factory, tmp_path):
     assert not run_module(qdrant_snapshot.main, args(source, tmp_path))[0]
     target = make_cluster(standin_factory)
+    failed, result = run_module(qdrant_snapshot.main, dict(args(target, tmp_path, state="restore"),
+                                                           _ansible_check_mode=True))
+    assert not failed and [c["action"] for c in result["collections"]] == ["would_restore", "would_restore"]
+    assert [s._state.restores for s in target] == [[]] * 3 and target[0].collections == []
     failed, result = run_module(qdrant_snapshot.main, args(target, tmp_path, state="restore"))
     assert not failed, result.get("msg")
     assert [(c["name"], c["action"], c["verified"]) for c in result["collections"]] == [
