@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from proxied_qdrant import proxied_cluster
+from test_reliability_rbac import denied  # the shipped docs/rbac/qdrant-deployer.yaml, as the API server checks it
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -59,9 +60,11 @@ def test_not_ready_peer_fails_by_name_and_nothing_secret_is_printed(tmp_path):
         out = proc.stdout + proc.stderr
         asked = sorted(set(p for _m, p in cluster.pod_proxy_requests()))
         token = cluster.token
+        refused = denied(list(cluster.emu.requests))
     assert proc.returncode == 0, out[-6000:]
     assert re.search(r"localhost\s*: ok=\d+ +changed=0 +unreachable=0 +failed=0 .*ignored=1", out), out[-3000:]
     assert "/api/v1/namespaces/qdrant/pods/http:qdrant-1:6333/proxy/readyz" in asked
+    assert refused == []  # Service get, pods list and pods/proxy get are in the shipped Role
     assert "cluster_peers_ready" in out and "qdrant-0, qdrant-2" in out  # the result was really printed
     for secret in (KEY, token):
         assert secret not in out, "a secret was printed at -vvv"
