@@ -1,0 +1,206 @@
+"""Distributed mode of the qdrant role (qdrant_replicas > 1): what it renders (a StatefulSet of peers shaped like the
+official Qdrant Helm chart's, its headless Service, a PodDisruptionBudget, NetworkPolicy rules for the peers only),
+validated against the Kubernetes OpenAPI schemas; how each peer starts (the real bash script run with a fake
+entrypoint); that one replica renders exactly what it rendered before distributed mode existed; and, against the
+Kubernetes API emulator with the Qdrant stand-in, that site.yml converges 3 peers idempotently with a truthful
+--check, proves the cluster with qdrant_check expect_peers, and refuses, before anything is applied, every switch
+that would start peers on empty volumes next to the data or leave the other workload running."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from test_monitoring_render import servicemonitor_schema
+from test_roles_render import PLAYBOOK_BIN, ROOT, by_kind, load_dir, validate
+
+GOLDEN = Path(__file__).parent / "golden" / "qdrant_single_node"
+# The variables the golden files were rendered with (before distributed mode existed, commit ecb5244).
+GOLDEN_VARS = {
+    "default": {},
+    "full": {"qdrant_read_only_api_key_enabled": True, "qdrant_jwt_rbac": True,
+             "qdrant_config": {"storage": {"performance": {"max_search_threads": 2}}},
+             "qdrant_tolerations": [{"key": "db", "operator": "Exists", "effect": "NoSchedule"}],
+             "qdrant_service_monitor_enabled": True, "qdrant_grafana_dashboard_enabled": True},
+}
+SELECTOR = {"app.kubernetes.io/name": "qdrant", "app.kubernetes.io/instance": "qdrant",
+            "app.kubernetes.io/component": "database"}
+
+
+def render(tmp_path, extra_vars, *cli, roles=("storage", "qdrant")):
+    """Render the roles into tmp_path/out with extra_vars (JSON) and extra command-line args; (proc, out)."""
+    out = tmp_path / "out"
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps({"qdrant_render_dir": str(out), **extra_vars}))
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(yaml.safe_dump([{"name": "Render", "hosts": "localhost", "gather_facts": False,
+                                         "roles": [f"peekoff.qdrant.{r}" for r in roles]}]))
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    proc = subprocess.run([PLAYBOOK_BIN, str(playbook), "-e", f"@{vars_file}", *cli], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    return proc, out
+
+
+@pytest.fixture(scope="module")
+def cluster_render(tmp_path_factory):
+    # From the command line, as a user types it: the string "3" must work.
+    proc, out = render(tmp_path_factory.mktemp("cluster"), {"qdrant_storage_class": "fast-ssd",
+                                                            "qdrant_storage_size": "20Gi",
+                                                            "qdrant_service_monitor_enabled": True},
+                       "-e", "qdrant_replicas=3")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return load_dir(out)
+
+
+# ----------------------------------------------------------------------------------------------- render
+
+@pytest.mark.parametrize("which, replicas", [("default", "1"), ("full", None)])
+def test_one_replica_renders_exactly_the_single_node_as_before(tmp_path, which, replicas):
+    """Byte for byte the files the qdrant role wrote before distributed mode (golden/, same variables)."""
+    cli = ["-e", f"qdrant_replicas={replicas}"] if replicas else []
+    proc, out = render(tmp_path, GOLDEN_VARS[which], *cli, roles=("qdrant",))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    want = sorted(p.name for p in (GOLDEN / which).iterdir())
+    assert sorted(p.name for p in out.iterdir()) == want
+    for name in want:
+        assert (out / name).read_text() == (GOLDEN / which / name).read_text(), name
+
+
+def test_cluster_objects_validate_and_replace_the_single_node(cluster_render):
+    for obj in cluster_render.values():
+        if obj["kind"] == "ServiceMonitor":
+            jsonschema.validate(obj, servicemonitor_schema())  # the pinned Prometheus Operator CRD
+        else:
+            validate(obj)
+    kinds = sorted((o["kind"], o["metadata"]["name"]) for o in cluster_render.values())
+    assert kinds == [("Namespace", "qdrant"), ("NetworkPolicy", "qdrant-egress"), ("NetworkPolicy", "qdrant-ingress"),
+                     ("PodDisruptionBudget", "qdrant"), ("Service", "qdrant"), ("Service", "qdrant-headless"),
+                     ("ServiceMonitor", "qdrant"), ("StatefulSet", "qdrant")]
+    # No Deployment and no standalone PVC (the storage role leaves the claims to the volumeClaimTemplate).
+
+
+def test_statefulset_of_peers(cluster_render):
+    sts = by_kind(cluster_render, "StatefulSet", "qdrant")
+    spec = sts["spec"]
+    assert spec["replicas"] == 3 and isinstance(spec["replicas"], int)
+    assert spec["podManagementPolicy"] == "Parallel"
+    assert spec["serviceName"] == "qdrant-headless"
+    assert spec["selector"] == {"matchLabels": SELECTOR}
+    assert spec["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+    assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    (vct,) = spec["volumeClaimTemplates"]
+    assert vct["metadata"]["name"] == "qdrant-storage"
+    assert vct["spec"] == {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast-ssd",
+                           "resources": {"requests": {"storage": "20Gi"}}}
+    pod = spec["template"]["spec"]
+    (c,) = pod["containers"]
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    assert mounts["/qdrant/storage"] == "qdrant-storage"  # the claim template, not a fixed PVC
+    assert not [v for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["QDRANT__CLUSTER__ENABLED"] == "true"
+    assert env["QDRANT__CLUSTER__P2P__PORT"] == "6335"
+    assert env["QDRANT__SERVICE__ENFORCE_INTERNAL_AUTH"] == "true"
+    assert "QDRANT__SERVICE__API_KEY" in env  # the key internal auth makes peers present
+    assert {"name": "p2p", "containerPort": 6335, "protocol": "TCP"} in c["ports"]
+    assert c["command"] == ["/bin/bash", "-c"]
+    assert pod["topologySpreadConstraints"] == [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                                 "whenUnsatisfiable": "ScheduleAnyway",
+                                                 "labelSelector": {"matchLabels": SELECTOR}}]
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def test_headless_service_pdb_and_service_monitor(cluster_render):
+    svc = by_kind(cluster_render, "Service", "qdrant-headless")
+    assert svc["spec"]["clusterIP"] == "None" and svc["spec"]["publishNotReadyAddresses"] is True
+    assert svc["spec"]["selector"] == SELECTOR
+    assert {"name": "p2p", "port": 6335, "targetPort": "p2p", "protocol": "TCP"} in svc["spec"]["ports"]
+    client = by_kind(cluster_render, "Service", "qdrant")
+    assert "clusterIP" not in client["spec"] and [p["name"] for p in client["spec"]["ports"]] == ["http", "grpc"]
+    pdb = by_kind(cluster_render, "PodDisruptionBudget", "qdrant")
+    assert pdb["apiVersion"] == "policy/v1"
+    assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": SELECTOR}}
+    # The ServiceMonitor selects the client Service only: the headless one (same pods) would double every target.
+    sel = by_kind(cluster_render, "ServiceMonitor", "qdrant")["spec"]["selector"]
+    labels_client, labels_headless = client["metadata"]["labels"], svc["metadata"]["labels"]
+
+    def matches(labels):
+        return (all(labels.get(k) == v for k, v in sel["matchLabels"].items())
+                and all(e["key"] not in labels for e in sel.get("matchExpressions", []) if e["operator"] == "DoesNotExist"))
+    assert matches(labels_client) and not matches(labels_headless)
+
+
+def test_network_policies_let_only_the_peers_reach_each_other(cluster_render):
+    peer_rule = {"podSelector": {"matchLabels": SELECTOR}}
+    ingress = by_kind(cluster_render, "NetworkPolicy", "qdrant-ingress")["spec"]["ingress"]
+    peer_in = [r for r in ingress if r["from"] == [peer_rule]]
+    assert len(peer_in) == 1 and sorted(p["port"] for p in peer_in[0]["ports"]) == [6333, 6335]
+    # Nobody else gets the p2p port: the Gateway namespaces keep 6333/6334 only.
+    assert all(6335 not in [p["port"] for p in r["ports"]] for r in ingress if r is not peer_in[0])
+    egress = by_kind(cluster_render, "NetworkPolicy", "qdrant-egress")["spec"]["egress"]
+    peer_out = [r for r in egress if r.get("to") == [peer_rule]]
+    assert len(peer_out) == 1 and sorted(p["port"] for p in peer_out[0]["ports"]) == [6333, 6335]
+    # A podSelector without namespaceSelector means: this namespace only.
+    assert "namespaceSelector" not in peer_out[0]["to"][0]
+
+
+@pytest.mark.parametrize("hostname, want", [
+    ("qdrant-0", ["--uri", "http://qdrant-0.qdrant-headless:6335"]),
+    ("qdrant-2", ["--bootstrap", "http://qdrant-0.qdrant-headless:6335",
+                  "--uri", "http://qdrant-2.qdrant-headless:6335"]),
+])
+def test_peer_zero_starts_the_cluster_and_the_others_bootstrap_from_it(cluster_render, tmp_path, hostname, want):
+    """The container's own command line, run by bash with HOSTNAME as a StatefulSet pod gets it, in a directory whose
+    ./entrypoint.sh records its arguments (Qdrant's image runs ./entrypoint.sh from WORKDIR /qdrant)."""
+    c = by_kind(cluster_render, "StatefulSet", "qdrant")["spec"]["template"]["spec"]["containers"][0]
+    entry = tmp_path / "entrypoint.sh"
+    entry.write_text('#!/bin/bash\nprintf "%s\\n" "$@" > args.txt\n')
+    entry.chmod(0o755)
+    proc = subprocess.run(c["command"] + c["args"], cwd=tmp_path, env={"HOSTNAME": hostname, "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "args.txt").read_text().split("\n")[:-1] == want
+
+
+@pytest.mark.parametrize("cli, needle", [
+    (["-e", "qdrant_replicas=0"], 'qdrant_replicas="0" is not usable: give a whole number'),
+    (["-e", "qdrant_replicas=2"], "2 is refused: raft needs a majority"),
+    (["-e", "qdrant_replicas=abc"], "qdrant_replicas"),
+    (["-e", "qdrant_replicas=-3"], 'qdrant_replicas="-3" is not usable'),
+])
+def test_bad_replicas_fail_before_anything_is_written(tmp_path, cli, needle):
+    """The storage role (first in the play) refuses them too: no PVC file is written for a refused value."""
+    proc, out = render(tmp_path, {}, *cli)
+    assert proc.returncode != 0
+    assert needle in proc.stdout + proc.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("cli, needle", [
+    (["-e", "qdrant_replicas=3", "-e", "qdrant_headless_service_name=qdrant"], "qdrant_headless_service_name"),
+    (["-e", '{"qdrant_replicas": 3, "qdrant_config": {"cluster": {"enabled": false}}}'], "cluster.enabled"),
+    (["-e", '{"qdrant_replicas": 3, "qdrant_extra_env": [{"name": "QDRANT__CLUSTER__ENABLED", "value": "false"}]}'],
+     "QDRANT__CLUSTER__ENABLED"),
+])
+def test_cluster_settings_the_role_owns_are_refused(tmp_path, cli, needle):
+    proc, out = render(tmp_path, {}, *cli, roles=("qdrant",))
+    assert proc.returncode != 0
+    assert needle in proc.stdout + proc.stderr
+    assert not out.exists()
+
+
+def test_switching_the_render_dir_to_cluster_mode_drops_the_single_node_files(tmp_path):
+    """GitOps: the render dir holds either the Deployment and its PVC or the StatefulSet, never both."""
+    proc, out = render(tmp_path, {})
+    assert proc.returncode == 0
+    assert (out / "deployment-qdrant.yaml").exists() and (out / "persistentvolumeclaim-qdrant-storage.yaml").exists()
+    proc, out = render(tmp_path, {}, "-e", "qdrant_replicas=3")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert "deployment-qdrant.yaml" not in names and "persistentvolumeclaim-qdrant-storage.yaml" not in names
+    assert "statefulset-qdrant.yaml" in names and "poddisruptionbudget-qdrant.yaml" in names
+    kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
+    assert sorted(kustomization["resources"]) == sorted(n for n in names if n != "kustomization.yaml")
