@@ -204,3 +204,117 @@ def test_switching_the_render_dir_to_cluster_mode_drops_the_single_node_files(tm
     assert "statefulset-qdrant.yaml" in names and "poddisruptionbudget-qdrant.yaml" in names
     kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
     assert sorted(kustomization["resources"]) == sorted(n for n in names if n != "kustomization.yaml")
+
+
+# ----------------------------------------------------------------------------------------------- against the emulator
+
+NS = "qdrant"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+PEERS = ("-e", "qdrant_replicas=3")
+
+
+def writes(cluster, since):
+    """Write requests to the Kubernetes API (not through the service proxy to Qdrant) after request number since."""
+    return [(m, p) for m, p, _q in list(cluster.emu.requests)[since:] if m in WRITES and "/proxy/" not in p]
+
+
+def state(cluster):
+    """Every stored object of the namespace with its resourceVersion."""
+    with cluster.emu.cluster.lock:
+        return {k: o["metadata"].get("resourceVersion") for k, o in cluster.emu.cluster.objects.items() if k[2] == NS}
+
+
+def names(cluster, kind, api_version="apps/v1"):
+    return [o["metadata"]["name"] for o in cluster.emu.cluster.list(cluster.emu._rt(api_version, kind), NS)["items"]]
+
+
+def test_three_peers_converge_idempotently_predicted_by_check_and_proven_by_qdrant_check(make_local_cluster):
+    cluster = make_local_cluster()
+    check = cluster.run(*PEERS, check=True)
+    assert check.rc == 0, check.tail()
+    assert check.recap["changed"] > 0
+    assert cluster.objects_in(NS) == [], "check mode created objects"
+
+    first = cluster.run(*PEERS)
+    assert first.rc == 0, first.tail()
+    sts = cluster.get("apps/v1", "StatefulSet", "qdrant")
+    assert sts["spec"]["replicas"] == 3 and sts["spec"]["serviceName"] == "qdrant-headless"
+    assert cluster.get("v1", "Service", "qdrant-headless")["spec"]["clusterIP"] == "None"
+    assert cluster.get("policy/v1", "PodDisruptionBudget", "qdrant")["spec"]["maxUnavailable"] == 1
+    assert names(cluster, "Deployment") == []
+    assert cluster.get("v1", "PersistentVolumeClaim", "qdrant-storage") is None, "the peers' claims come from the template"
+    assert sorted(names(cluster, "Pod", "v1")) == ["qdrant-0", "qdrant-1", "qdrant-2"]
+    # The verify role passed expect_peers=3: qdrant_check proved the cluster from GET /cluster.
+    for check_name in ("cluster_peers", "cluster_leader", "cluster_consensus"):
+        assert check_name in first.output, check_name
+
+    before = state(cluster)
+    second = cluster.run(*PEERS)
+    assert second.rc == 0, second.tail()
+    assert second.recap["changed"] == 0, second.tail()
+    assert state(cluster) == before, "the second run changed objects"  # its server-side applies are no-ops
+
+    predicted = cluster.run(*PEERS, check=True)
+    assert predicted.rc == 0 and predicted.recap["changed"] == 0, predicted.tail()
+
+    # The proof can fail: a peer that never joined the cluster is named.
+    cluster.misconfigure(cluster_missing_peers=1)
+    missing = cluster.run(*PEERS, "-e", "qdrant_check_wait_timeout=2", "--tags", "qdrant_verify")
+    assert missing.rc != 0 and "cluster_peers" in missing.output, missing.tail()
+    cluster.misconfigure()
+
+    # Scaling down, going back to one replica, and changing the claims are refused before anything is written.
+    for args, needle in [
+        (("-e", "qdrant_replicas=1"), "Refusing qdrant_replicas=1"),
+        (("-e", "qdrant_replicas=3", "-e", "qdrant_storage_size=80Gi"), "Refusing to change the claims"),
+    ]:
+        mark = len(cluster.emu.requests)
+        refused = cluster.run(*args)
+        assert refused.rc != 0 and needle in refused.output, refused.tail()
+        assert "nothing was changed" in refused.output
+        assert writes(cluster, mark) == [] and state(cluster) == before, args
+    assert cluster.get("apps/v1", "StatefulSet", "qdrant")["spec"]["replicas"] == 3
+
+
+def test_scaling_the_peers_down_is_refused_with_the_steps(make_local_cluster):
+    cluster = make_local_cluster()
+    assert cluster.run("-e", "qdrant_replicas=4", "-e", "qdrant_check_enabled=false").rc == 0
+    before, mark = state(cluster), len(cluster.emu.requests)
+    refused = cluster.run(*PEERS)
+    assert refused.rc != 0, refused.tail()
+    out = " ".join(refused.output.split())
+    assert "runs 4 peers, and scaling down would stop peers qdrant-3 .. qdrant-3" in out
+    assert "DELETE /cluster/peer/<peer id>" in out
+    assert "kubectl -n qdrant scale statefulset qdrant --replicas=3" in out
+    assert writes(cluster, mark) == [] and state(cluster) == before
+
+
+def test_one_to_three_is_refused_before_anything_is_applied_then_follows_the_steps(make_local_cluster):
+    cluster = make_local_cluster()
+    single = cluster.run()
+    assert single.rc == 0, single.tail()
+    pvc_uid = cluster.get("v1", "PersistentVolumeClaim", "qdrant-storage")["metadata"]["uid"]
+    before, mark = state(cluster), len(cluster.emu.requests)
+
+    refused = cluster.run(*PEERS)
+    assert refused.rc != 0, refused.tail()
+    out = " ".join(refused.output.split())
+    assert "Refusing to switch qdrant/qdrant from the single-node Deployment to 3 peers (nothing was changed)" in out
+    assert "new, empty claims qdrant-storage-qdrant-0 .. qdrant-storage-qdrant-2" in out
+    for step in ("ansible-playbook playbooks/backup.yml -e qdrant_snapshot_dir=",
+                 "kubectl -n qdrant delete deployment qdrant --wait",
+                 "ansible-playbook playbooks/restore.yml -e qdrant_snapshot_dir=",
+                 "kubectl -n qdrant delete pvc qdrant-storage"):
+        assert step in out, step
+    # Refused in site.yml's first play: not even the Secret or the PVC was written to.
+    assert writes(cluster, mark) == [] and state(cluster) == before
+    assert names(cluster, "StatefulSet") == [] and names(cluster, "Deployment") == ["qdrant"]
+
+    # Step 2 (the backup of step 1 is tests/pytest/test_snapshot_playbooks.py's subject): stop the single node.
+    cluster.emu.cluster.delete(cluster.emu._rt("apps/v1", "Deployment"), NS, "qdrant", propagation="Foreground")
+    switched = cluster.run(*PEERS)
+    assert switched.rc == 0, switched.tail()
+    assert names(cluster, "StatefulSet") == ["qdrant"] and names(cluster, "Deployment") == []
+    # The single node's PVC is kept (never deleted, never reused silently) and the run says so.
+    assert cluster.get("v1", "PersistentVolumeClaim", "qdrant-storage")["metadata"]["uid"] == pvc_uid
+    assert "is kept and NOT used by the 3 peers" in " ".join(switched.output.split())
