@@ -54,7 +54,8 @@ stage_sanity()    { collection_copy; seed_get_pip
 stage_units()     { collection_copy
                     (cd "$BUILD/peekoff/qdrant" && ansible-test units --local --python "$PY_VERSION" --requirements --color no); }
 stage_pytest()    { python -m pytest -p no:cacheprovider -n 2 --junitxml "$REPORTS/pytest.xml" tests/pytest tests/unit; }
-stage_molecule()  { (cd "$ROOT" && molecule test -s default); }
+# The scenarios that run here (emulator); kind and kind-cluster need a real cluster (CI job `kind`).
+stage_molecule()  { (cd "$ROOT" && molecule test -s default && molecule test -s cluster); }
 
 ALL=(yamllint ansible_lint changelog build sanity units pytest molecule)
 STAGES=("${@:-${ALL[@]}}")

@@ -422,17 +422,3 @@ def test_settings_the_role_owns_are_refused_naming_what_to_use(tmp_path, extra, 
         assert needle in proc.stdout + proc.stderr, needle
     assert "second-full-key" not in proc.stdout + proc.stderr
     assert not out.exists(), "nothing may be written when validation fails"
-
-
-def test_statefulset_variant_shares_the_pod_template(tmp_path, default_render):
-    """Distributed mode will switch _qdrant_workload_kind to StatefulSet: that variant renders a valid object
-    with the very same pod template as the Deployment."""
-    proc, out = run_roles(tmp_path, {"_qdrant_workload_kind": "StatefulSet"}, roles=["qdrant"])
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    objs = load_dir(out)
-    sts = by_kind(objs, "StatefulSet", "qdrant")
-    validate(sts)
-    assert not [o for o in objs.values() if o["kind"] == "Deployment"]
-    dep = by_kind(default_render[1], "Deployment", "qdrant")
-    assert sts["spec"]["template"] == dep["spec"]["template"]
-    assert sts["spec"]["selector"] == dep["spec"]["selector"]

@@ -13,7 +13,9 @@ it through the API server's service proxy), it has endpoints only while a Ready 
 Service selector and its env can be resolved, and its keys come from the Deployment ``qdrant``'s container env
 (QDRANT__SERVICE__API_KEY / QDRANT__SERVICE__READ_ONLY_API_KEY via ``value`` or ``secretKeyRef``,
 QDRANT__SERVICE__JWT_RBAC), read when the pods are (re)created - like a real pod, a Secret change alone is not
-seen until the Deployment rolls.
+seen until the Deployment rolls. In distributed mode the workload is the StatefulSet ``qdrant`` instead: with
+QDRANT__CLUSTER__ENABLED=true in its env the stand-in answers as a peer of a cluster whose members are the
+StatefulSet's pods (GET /cluster lists one peer per pod, as Qdrant's raft membership would once they joined).
 """
 import argparse
 import base64
@@ -34,6 +36,7 @@ if HERE not in sys.path:
 ENV_API_KEY = "QDRANT__SERVICE__API_KEY"
 ENV_RO_KEY = "QDRANT__SERVICE__READ_ONLY_API_KEY"
 ENV_JWT = "QDRANT__SERVICE__JWT_RBAC"
+ENV_CLUSTER = "QDRANT__CLUSTER__ENABLED"
 
 
 class Unresolvable(Exception):
@@ -79,19 +82,27 @@ class PodConfig:
         self._cache = None
         self._lock = threading.Lock()
 
+    def _workload(self):
+        """The Deployment ``qdrant`` (single node) or, in distributed mode, the StatefulSet ``qdrant``."""
+        return (self.emu.get("apps/v1", "Deployment", self.namespace, self.deployment)
+                or self.emu.get("apps/v1", "StatefulSet", self.namespace, self.deployment))
+
+    def _pods(self, dep):
+        pods = self.emu.cluster.list(self.emu._rt("v1", "Pod"), self.namespace)["items"]
+        return [p for p in pods if any(
+            r.get("uid") == dep["metadata"]["uid"] for r in p["metadata"].get("ownerReferences") or [])]
+
     def _pods_key(self):
-        dep = self.emu.get("apps/v1", "Deployment", self.namespace, self.deployment)
+        dep = self._workload()
         if dep is None:
             return None, None
-        pods = self.emu.cluster.list(self.emu._rt("v1", "Pod"), self.namespace)["items"]
-        uids = tuple(sorted(p["metadata"]["uid"] for p in pods if any(
-            r.get("uid") == dep["metadata"]["uid"] for r in p["metadata"].get("ownerReferences") or [])))
+        uids = tuple(sorted(p["metadata"]["uid"] for p in self._pods(dep)))
         return dep, (dep["metadata"]["uid"], uids)
 
     def env(self):
         dep, key = self._pods_key()
         if dep is None:
-            raise Unresolvable("no Deployment %s/%s" % (self.namespace, self.deployment))
+            raise Unresolvable("no Deployment or StatefulSet %s/%s" % (self.namespace, self.deployment))
         with self._lock:
             if key == self._cache_key and self._cache is not None:
                 return self._cache
@@ -108,13 +119,18 @@ class PodConfig:
             env = self.env()
         except Unresolvable:
             env = {}
+        cluster = {}
+        if _truthy(env.get(ENV_CLUSTER, "false")):
+            dep = self._workload()
+            cluster = {"cluster_mode": True, "cluster_peers": len(self._pods(dep)) if dep else 0}
         return StandinConfig(api_key=env.get(ENV_API_KEY) or None, read_only_api_key=env.get(ENV_RO_KEY) or None,
-                             jwt_rbac=_truthy(env.get(ENV_JWT, "false")), version=self.image_version() or self.version)
+                             jwt_rbac=_truthy(env.get(ENV_JWT, "false")), version=self.image_version() or self.version,
+                             **cluster)
 
     def image_version(self):
         """The Qdrant version of the image the Deployment runs (``...:v1.18.1-unprivileged`` -> 1.18.1), as the
         real pod would report it; None when the tag names no version."""
-        dep = self.emu.get("apps/v1", "Deployment", self.namespace, self.deployment)
+        dep = self._workload()
         for c in (((dep or {}).get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []:
             m = re.search(r":v?([0-9]+\.[0-9]+\.[0-9]+)", c.get("image") or "")
             if c.get("name") == "qdrant" and m:
