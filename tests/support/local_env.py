@@ -145,6 +145,10 @@ class PodConfig:
         return True
 
 
+# Pods of a StatefulSet <service>-0..MAX_PEERS-1 answer through the pod proxy (tests use at most a handful).
+MAX_PEERS = 16
+
+
 def build(namespace="qdrant", service="qdrant", port=6333, crd_directory=None, version="1.19.0"):
     """In-process: a started (emulator, standin) pair wired together. Caller stops both."""
     from crds import crd_dir
@@ -159,6 +163,11 @@ def build(namespace="qdrant", service="qdrant", port=6333, crd_directory=None, v
     standin.start()
     emu.register_service_backend(namespace, service, port, standin.url,
                                  ready=lambda: emu.cluster.service_has_endpoints(namespace, service) and pod.ready())
+    # Distributed mode: qdrant_check asks each peer's /readyz through the API server's pod proxy. The StatefulSet's
+    # pods are <name>-0..N-1; every one of them is this same stand-in (a peer of the cluster it describes). The
+    # emulator answers for a name only while such a pod exists and has an IP, as kube-apiserver's pod proxy does.
+    for ordinal in range(MAX_PEERS):
+        emu.register_pod_backend(namespace, "%s-%d" % (service, ordinal), port, standin.url, ready=pod.ready)
     return emu, standin
 
 
