@@ -1,6 +1,7 @@
 """The roles' interface: defaults/main.yml and meta/argument_specs.yml agree for every role, the
-variables shared by the four deployment roles agree across them, and what they share (render tasks,
-Namespace template) lives once, in the internal role `common`, which shadows none of their variables."""
+variables shared by the four deployment roles agree across them, and what they share (render, read and apply
+tasks, Namespace template, internal constants) lives once, in the internal role `common`, which shadows none of
+their variables."""
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,8 @@ def test_shared_variables_agree_across_roles():
     assert disagree == {}
 
 
-SHARED = ["templates/namespace.yaml.j2", "tasks/render.yml"]
+# (A role may keep a tasks/apply.yml of its own guards around the import of the common one.)
+SHARED = ["templates/namespace.yaml.j2", "tasks/render.yml", "tasks/read.yml"]
 
 
 @pytest.mark.parametrize("path", SHARED)
@@ -90,26 +92,46 @@ def test_shared_files_exist_once_in_the_common_role(path):
 
 
 @pytest.mark.parametrize("role", DEPLOY_ROLES)
-def test_deploy_roles_use_the_common_render_tasks_and_namespace_template(role):
+def test_deploy_roles_use_the_common_render_and_apply_tasks_and_namespace_template(role):
     main = yaml.safe_load((ROLES_DIR / role / "tasks" / "main.yml").read_text())
     imports = [t["ansible.builtin.import_role"] for t in _walk(main) if "ansible.builtin.import_role" in t]
     assert {"name": "peekoff.qdrant.common", "tasks_from": "render"} in imports
+    # The apply path is the common one (imported from main.yml or the role's apply.yml); no role applies itself.
+    applies = [t["ansible.builtin.import_role"] for f in (ROLES_DIR / role / "tasks").glob("*.yml")
+               for t in _walk(yaml.safe_load(f.read_text()) or []) if "ansible.builtin.import_role" in t]
+    assert {"name": "peekoff.qdrant.common", "tasks_from": "apply"} in applies
+    for f in (ROLES_DIR / role / "tasks").glob("*.yml"):
+        for task in _walk(yaml.safe_load(f.read_text()) or []):
+            k8s = task.get("kubernetes.core.k8s") or {}
+            assert not k8s.get("apply"), (f.name, task["name"], "applies on its own instead of roles/common")
+    meta = yaml.safe_load((ROLES_DIR / role / "meta" / "main.yml").read_text())
+    assert "peekoff.qdrant.common" in meta["dependencies"], "the common constants reach the role through this"
     internal = yaml.safe_load((ROLES_DIR / role / "vars" / "main.yml").read_text())
-    assert internal["_qdrant_namespace_template"] == "{{ role_path }}/../common/templates/namespace.yaml.j2"
     templates = next(v for k, v in internal.items() if k.endswith("_templates") and "namespace" in str(v))
     assert "[_qdrant_namespace_template] if qdrant_namespace_create" in templates
 
 
-def test_common_role_shadows_no_variables_and_declares_its_entry_point():
-    """Imported by every deployment role, so any defaults or vars it had would reach their tasks."""
+def test_common_role_shadows_no_variables_and_declares_its_entry_points():
+    """Every deployment role depends on it, so its vars reach their tasks: internal constants only, each defined
+    once (no role's own vars/main.yml or defaults define the same name), and no defaults."""
     common = ROLES_DIR / COMMON_ROLE
-    assert not (common / "defaults").exists() and not (common / "vars").exists()
+    assert not (common / "defaults").exists()
+    shared = yaml.safe_load((common / "vars" / "main.yml").read_text())
+    assert [n for n in shared if not n.startswith("_qdrant_")] == []
+    for role in DEPLOY_ROLES:
+        internal = yaml.safe_load((ROLES_DIR / role / "vars" / "main.yml").read_text())
+        assert sorted(set(internal) & set(shared)) == [], role
+        assert sorted(set(_defaults(role)) & set(shared)) == [], role
+    assert shared["_qdrant_namespace_template"] == "{{ role_path }}/../common/templates/namespace.yaml.j2"
     specs = yaml.safe_load((common / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    # read, apply and absent document their inputs at the top of their tasks file (a spec would cost a task per import)
     assert sorted(specs) == ["guard", "render"]
+    for entry in ("read", "apply", "absent"):
+        assert "__qdrant_%s_" % entry in (common / "tasks" / ("%s.yml" % entry)).read_text().split("- name:")[0]
     assert specs["guard"]["options"] == {}
     assert sorted(specs["render"]["options"]) == ["__qdrant_render_objects", "__qdrant_render_owned_kinds",
                                                   "qdrant_render_dir"]
-    assert all("default" not in opt for opt in specs["render"]["options"].values())
+    assert all("default" not in opt for entry in specs.values() for opt in entry["options"].values())
 
 
 @pytest.mark.parametrize("role", DEPLOY_ROLES + [COMMON_ROLE])
