@@ -109,11 +109,15 @@ def write_matrix(tmp_path, extra_for_host):
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     playbook = tmp_path / "matrix.yml"
+    # One task per role, in site.yml's order. Not one include_role looping over matrix_roles: Ansible's linear
+    # strategy merges equal includes of all hosts into one list in the order the hosts' results arrive
+    # (IncludedFile.process_include_results), so a host whose only role is qdrant, answering first, put the qdrant
+    # include before the secrets include of the other hosts; their qdrant role then hashed a Secret not yet written.
     playbook.write_text(yaml.safe_dump([{"name": "Every combination", "hosts": "all", "gather_facts": False,
-                                         "tasks": [{"name": "Run the roles of this host",
-                                                    "ansible.builtin.include_role": {"name": "peekoff.qdrant.{{ r }}"},
-                                                    "loop": "{{ matrix_roles }}",
-                                                    "loop_control": {"loop_var": "r"}}]}]))
+                                         "tasks": [{"name": "Run the %s role where this host needs it" % role,
+                                                    "ansible.builtin.include_role": {"name": "peekoff.qdrant." + role},
+                                                    "when": "'%s' in matrix_roles" % role}
+                                                   for role in ("secrets", "storage", "qdrant", "gateway_routes")]}]))
     return inventory, playbook, hosts
 
 

@@ -72,11 +72,14 @@ def test_no_secret_at_vvv_in_any_mode(make_local_cluster, tmp_path):
     assert run.rc == 0, run.tail()
     leaks["absent"] = _leaks(run.output, keys)
 
-    render_dir = tmp_path / "render"
-    run = cluster.run(*common, "-e", "qdrant_render_dir=%s" % render_dir, verbosity=3)
+    # The kubernetes backend renders its Secret outside the render dir (qdrant_render_secret_path, issue 13).
+    render_dir, secret_file = tmp_path / "render", tmp_path / "secret.yaml"
+    run = cluster.run(*common, "-e", "qdrant_render_dir=%s" % render_dir,
+                      "-e", "qdrant_render_secret_path=%s" % secret_file, verbosity=3)
     assert run.rc == 0, run.tail()
+    assert secret_file.is_file(), "the rendered Secret was not written: " + run.tail()
     rendered = {}
-    for path in render_dir.glob("*.yaml"):
+    for path in list(render_dir.glob("*.yaml")) + [secret_file]:
         for field in (KEY_FIELD, RO_KEY_FIELD):
             m = re.search(r"%s\W+([A-Za-z0-9+/=]{20,})" % field, path.read_text())
             if m:
