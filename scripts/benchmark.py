@@ -26,7 +26,8 @@ site.yml
                    its own ``qdrant_namespace``, ``-e qdrant_hosts=all``): first converge, then the re-run.
                    One instance is the plain ``site.yml`` run above (cold and rerun).
 
-Then the ratios issue 11 targets, each with its target and whether it is met (see RATIOS). Numbers are medians
+Then the ratios issue 11 targets, each with its target and whether it is met (see RATIOS), and the cost per
+instance (wall time and requests of the cold converge and the re-run, divided by the instance count). Numbers are medians
 over the rounds (min and max in the JSON). The JSON (default .build/benchmark-<git short sha>.json) holds the
 summary, the ratios and every round with every API request in order; ``--compare OLD.json`` prints the deltas.
 Wall times depend on the machine's load: compare only numbers taken on the same machine under the same load.
@@ -221,11 +222,36 @@ def compute_ratios(summary):
     return out
 
 
+def per_instance(summary):
+    """Cost per instance for each instance count measured (1 = the plain site.yml cold/rerun): [{instances,
+    cold_s, rerun_s, cold_requests, rerun_requests}], each the phase's median divided by the instance count."""
+    rows = []
+    pairs = [(1, "cold", "rerun")] + sorted(
+        (v["instances"], p + "_cold", p) for p, v in summary.items()
+        if p.startswith("inst") and not p.endswith("_cold") and v.get("instances", 1) > 1)
+    for n, cold, rerun in pairs:
+        if cold not in summary or rerun not in summary:
+            continue
+        rows.append({"instances": n,
+                     "cold_s": round(summary[cold]["wall_s"] / n, 3), "rerun_s": round(summary[rerun]["wall_s"] / n, 3),
+                     "cold_requests": round(summary[cold]["requests"] / n, 2),
+                     "rerun_requests": round(summary[rerun]["requests"] / n, 2)})
+    return rows
+
+
+def format_per_instance(rows):
+    lines = ["%-9s %14s %14s %15s %15s" % ("instances", "cold s/inst", "rerun s/inst", "cold req/inst", "rerun req/inst")]
+    for r in rows:
+        lines.append("%-9d %14.2f %14.2f %15g %15g" % (r["instances"], r["cold_s"], r["rerun_s"], r["cold_requests"],
+                                                     r["rerun_requests"]))
+    return "\n".join(lines)
+
+
 def make_report(rounds, meta):
-    """The JSON document: schema_version, meta, summary (medians), ratios, rounds (raw)."""
+    """The JSON document: schema_version, meta, summary (medians), ratios, per_instance, rounds (raw)."""
     summary = aggregate(rounds)
     return {"schema_version": SCHEMA_VERSION, "meta": meta, "summary": summary, "ratios": compute_ratios(summary),
-            "rounds": rounds}
+            "per_instance": per_instance(summary), "rounds": rounds}
 
 
 def validate_report(report):
@@ -521,6 +547,8 @@ def main(argv=None):
             print("  %3d  %-6s %s" % (x["count"], x["method"], x["path"]))
     print("\nratios (targets of issue 11)")
     print(format_ratios(report["ratios"]))
+    print("\ncost per instance (N instances in one play; medians divided by N)")
+    print(format_per_instance(report["per_instance"]))
     if old is not None:
         print()
         print(format_compare(compare(old, report), old["meta"], meta))

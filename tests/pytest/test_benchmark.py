@@ -132,3 +132,13 @@ def test_validate_report_names_what_is_wrong(breakage, message):
     breakage(report)
     with pytest.raises(ValueError, match=message):
         bench.validate_report(report)
+
+
+def test_cost_per_instance_divides_each_instance_count_by_its_hosts():
+    rows = bench.per_instance(bench.aggregate([_round(rerun=6.0, rerun_requests=12, inst3=15.0)]))
+    assert [r["instances"] for r in rows] == [1, 3]
+    one, three = rows
+    assert (one["cold_s"], one["rerun_s"], one["rerun_requests"]) == (20.0, 6.0, 12)
+    assert (three["cold_s"], three["rerun_s"]) == (round(40.0 / 3, 3), 5.0)
+    text = bench.format_per_instance(rows)
+    assert text.splitlines()[0].startswith("instances") and len(text.splitlines()) == 3
