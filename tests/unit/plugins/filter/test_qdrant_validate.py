@@ -389,3 +389,11 @@ def test_verify_checks(tmp_path):
 def test_all_failures_are_reported_together():
     found = errors("qdrant", qdrant_name="Bad_Name", qdrant_http_port="x", qdrant_replicas=2)
     assert [m.split("=")[0].split(" ")[0] for m in found] == ["qdrant_name", "qdrant_http_port", "qdrant_replicas"]
+
+
+def test_byte_suffixes_match_the_storage_guards_table():
+    """The storage role's PVC guard still converts sizes with _qdrant_quantity_bytes: the same suffixes pass here."""
+    from ansible_collections.peekoff.qdrant.plugins.filter.qdrant_validate import BYTE_SUFFIXES
+    with open(os.path.join(ROOT, "roles", "common", "vars", "main.yml")) as f:
+        table = yaml.safe_load(f)["_qdrant_quantity_bytes"]
+    assert sorted(table) == sorted(BYTE_SUFFIXES)
