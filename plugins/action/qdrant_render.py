@@ -79,10 +79,9 @@ def _write(path, data, mode):
             handle.write(data)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except Exception:
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 class Renderer:
