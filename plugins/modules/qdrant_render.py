@@ -29,7 +29,7 @@ description:
     writes C(kustomization.yaml) listing every C(*.yaml) file of O(dir) except itself, sorted (files of other
     kinds, for example another role's, stay and are listed). Like M(ansible.builtin.find), only regular files
     whose name does not start with a dot count.
-  - Refuses a C(Secret) among O(objects): the directory is meant for Git.
+  - Refuses a C(Secret) among O(objects) (the directory is meant for Git).
   - With O(secret_path) and O(secret_object), writes that one Secret to O(secret_path) with mode C(0600) (outside
     the Git directory, for you to apply or seal). Its content never appears in the diff; run that task with
     C(no_log).
