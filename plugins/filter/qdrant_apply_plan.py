@@ -48,11 +48,31 @@ def _same_scalar(want, live):
     # returns the string it stored.
     if _is_num(want) and isinstance(live, str):
         return str(want) == live
-    return type(want) is type(live) and want == live
+    if isinstance(want, bool) or isinstance(live, bool):
+        return isinstance(want, bool) and isinstance(live, bool) and want == live
+    # str subclasses too: Ansible hands the filter AnsibleUnsafeText.
+    if isinstance(want, str) or isinstance(live, str):
+        return isinstance(want, str) and isinstance(live, str) and want == live
+    return False
+
+
+def _covers(want, live):
+    """Every field of ``want`` has that value in ``live``: maps a subset, lists the same length, item by item.
+
+    Also for a map or list our manager owns whole (atomic: a LabelSelector, args, a CRD's list without list-type):
+    what the server added inside it is defaulting (an apply of the same value gets the same defaults); a value
+    another writer changed would be owned by that writer, not by us, and the apply runs (managedFields check)."""
+    if want is None:
+        raise _Doubt()
+    if isinstance(want, dict):
+        return isinstance(live, dict) and all(k in live and _covers(v, live[k]) for k, v in want.items())
+    if isinstance(want, list):
+        return isinstance(live, list) and len(want) == len(live) and all(_covers(w, lv) for w, lv in zip(want, live))
+    return _same_scalar(want, live)
 
 
 def _exact(want, live):
-    """``want`` and ``live`` are the same value (an atomic map or list: an apply replaces it whole)."""
+    """``want`` and ``live`` are the same value (a set item)."""
     if isinstance(want, dict):
         return isinstance(live, dict) and set(want) == set(live) and all(_exact(v, live[k]) for k, v in want.items())
     if isinstance(want, list):
@@ -103,7 +123,8 @@ def _element(item, index, managed):
                 value = json.loads(name[2:])
             except ValueError:
                 raise _Doubt()
-            if value == item and type(value) is type(item):
+            if not isinstance(item, (dict, list)) and _same_scalar(item, value) or \
+                    isinstance(item, (dict, list)) and _exact(item, value):
                 return name
         elif name.startswith("i:") and name[2:] == str(index):
             return name
@@ -124,7 +145,7 @@ def _walk(want, live, managed, prefix, out):
             return False
         if managed == {} and want and prefix:
             out.add(prefix)
-            return _exact(want, live)
+            return _covers(want, live)
         for k, v in want.items():
             if not prefix and k in _TOP_IGNORED or prefix == ("f:metadata",) and k in _META_IGNORED:
                 continue
@@ -143,7 +164,7 @@ def _walk(want, live, managed, prefix, out):
             return False
         elements = [n for n in (managed or {}) if n != "."]
         if not elements:
-            return _exact(want, live)
+            return _covers(want, live)
         seen = set()
         for i, item in enumerate(want):
             name = _element(item, i, elements)
@@ -195,6 +216,14 @@ def qdrant_apply_plan(rendered, live, field_manager="peekoff.qdrant"):
     return [obj for obj in rendered if not unchanged(obj, by_ident.get(_ident(obj)), field_manager)]
 
 
+def qdrant_apply_existing(objects, live):
+    """The objects of ``objects`` that exist in ``live`` (same apiVersion, kind, namespace and name)."""
+    if not isinstance(objects, list) or not isinstance(live, list):
+        raise AnsibleFilterError("qdrant_apply_existing: objects and live must be lists of objects")
+    there = set(_ident(obj) for obj in live if isinstance(obj, dict))
+    return [obj for obj in objects if isinstance(obj, dict) and _ident(obj) in there]
+
+
 class FilterModule(object):
     def filters(self):
-        return {"qdrant_apply_plan": qdrant_apply_plan}
+        return {"qdrant_apply_plan": qdrant_apply_plan, "qdrant_apply_existing": qdrant_apply_existing}

@@ -10,7 +10,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.peekoff.qdrant.plugins.filter.qdrant_apply_plan import FilterModule, qdrant_apply_plan, unchanged
+from ansible_collections.peekoff.qdrant.plugins.filter.qdrant_apply_plan import FilterModule, qdrant_apply_existing, qdrant_apply_plan, unchanged
 
 MGR = "peekoff.qdrant"
 LABELS = {"app.kubernetes.io/name": "qdrant", "app.kubernetes.io/managed-by": "peekoff.qdrant"}
@@ -218,11 +218,45 @@ def test_server_added_sidecar_is_applied():
     assert not unchanged(deployment(), live, MGR)
 
 
-def test_atomic_map_must_match_whole():
-    # spec.selector is atomic (f:selector: {}): a live selector with an extra label is a change.
+def test_atomic_map_changed_by_another_writer_is_applied():
+    # spec.selector is atomic (f:selector: {}): kubectl edit adding a label to it takes the whole field (an Update
+    # moves the fields it changes to its manager, structured-merge-diff merge/update.go), so ours no longer owns it.
     live = live_service()
     live["spec"]["selector"]["extra"] = "x"
+    del live["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:selector"]
+    live["metadata"]["managedFields"].append(entry({"f:spec": {"f:selector": {}}}, manager="kubectl-edit",
+                                                   operation="Update", api_version="v1"))
     assert not unchanged(service(), live, MGR)
+
+
+def httproute():
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": "qdrant", "namespace": "qdrant", "labels": dict(LABELS)},
+            "spec": {"parentRefs": [{"name": "external", "namespace": "gateway"}], "hostnames": ["qdrant.example.com"],
+                     "rules": [{"backendRefs": [{"name": "qdrant", "port": 6333}]}]}}
+
+
+def live_httproute():
+    obj = httproute()
+    obj["metadata"].update({"uid": "1d2e", "resourceVersion": "4720", "generation": 1})
+    # The CRD's defaults, inside lists the CRD leaves atomic (no x-kubernetes-list-type): owned as a whole by us.
+    obj["spec"]["parentRefs"][0].update({"group": "gateway.networking.k8s.io", "kind": "Gateway"})
+    obj["spec"]["rules"][0]["matches"] = [{"path": {"type": "PathPrefix", "value": "/"}}]
+    obj["spec"]["rules"][0]["backendRefs"][0].update({"group": "", "kind": "Service", "weight": 1})
+    obj["metadata"]["managedFields"] = [entry(
+        {"f:metadata": {"f:labels": labels_fields(LABELS)},
+         "f:spec": {"f:parentRefs": {}, "f:hostnames": {}, "f:rules": {}}}, api_version="gateway.networking.k8s.io/v1")]
+    return obj
+
+
+def test_defaults_inside_atomic_list_are_skipped():
+    assert unchanged(httproute(), live_httproute(), MGR)
+    want = httproute()
+    want["spec"]["rules"][0]["backendRefs"][0]["port"] = 6334
+    assert not unchanged(want, live_httproute(), MGR)
+    want = httproute()
+    want["spec"]["hostnames"].append("qdrant.example.org")
+    assert not unchanged(want, live_httproute(), MGR)
 
 
 def test_number_rendered_where_the_server_keeps_a_string():
@@ -278,3 +312,25 @@ def test_bad_input():
     with pytest.raises(AnsibleFilterError, match="must be lists"):
         qdrant_apply_plan({}, [], MGR)
     assert FilterModule().filters()["qdrant_apply_plan"] is qdrant_apply_plan
+
+
+def test_existing_only():
+    gone = network_policy()
+    gone["metadata"]["name"] = "qdrant-egress"
+    assert qdrant_apply_existing([network_policy(), gone], [live_network_policy(), live_service()]) == [network_policy()]
+    assert qdrant_apply_existing([gone], []) == []
+    with pytest.raises(AnsibleFilterError, match="must be lists"):
+        qdrant_apply_existing([gone], None)
+    assert FilterModule().filters()["qdrant_apply_existing"] is qdrant_apply_existing
+
+
+def test_ansible_unsafe_strings_compare_as_strings():
+    # Ansible hands the filter AnsibleUnsafeText (a str subclass) for templated values.
+    from ansible.utils.unsafe_proxy import wrap_var
+    assert unchanged(wrap_var(service()), live_service(), MGR)
+    want = service()
+    want["spec"]["ports"][0]["port"] = "6333"
+    assert not unchanged(want, live_service(), MGR)
+    want = service()
+    want["spec"]["type"] = True
+    assert not unchanged(want, live_service(), MGR)
