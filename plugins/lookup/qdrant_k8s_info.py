@@ -8,7 +8,8 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: qdrant_k8s_info
-author: peekoff platform team
+author:
+  - peekoff platform team (@peekoff)
 short_description: Read Kubernetes objects in the controller's process, answering like kubernetes.core.k8s_info
 description:
   - Reads the objects of one kind, as the C(kubernetes.core.k8s) lookup does (the same client, connection options
