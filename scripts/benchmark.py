@@ -242,8 +242,8 @@ def per_instance(summary):
 def format_per_instance(rows):
     lines = ["%-9s %14s %14s %15s %15s" % ("instances", "cold s/inst", "rerun s/inst", "cold req/inst", "rerun req/inst")]
     for r in rows:
-        lines.append("%-9d %14.2f %14.2f %15g %15g" % (r["instances"], r["cold_s"], r["rerun_s"], r["cold_requests"],
-                                                     r["rerun_requests"]))
+        values = (r["instances"], r["cold_s"], r["rerun_s"], r["cold_requests"], r["rerun_requests"])
+        lines.append("%-9d %14.2f %14.2f %15g %15g" % values)
     return "\n".join(lines)
 
 
