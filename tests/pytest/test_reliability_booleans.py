@@ -91,7 +91,10 @@ def test_booleans_from_the_command_line_apply_both_ways(make_local_cluster):
     run = cluster.run(*_e(**on))
     assert run.rc == 0, run.tail()
     assert _namespace_writes(cluster), "qdrant_namespace_create=true did not apply the Namespace"
-    assert _task_result(run.output, "Qdrant | Wait for the Deployment to be available") == "ok", run.tail()
+    # qdrant_wait=true: the wait phase runs. Its module call is skipped when the live read already shows the
+    # Deployment rolled out (roles/qdrant/tasks/wait.yml; tests/pytest/test_read_wait.py shows it waits otherwise).
+    assert _task_result(run.output, "Qdrant | Wait for Qdrant to be available") == "included", run.tail()
+    assert _task_result(run.output, "Qdrant | Wait for the Deployment to be available") in ("ok", "skipping"), run.tail()
     assert RO_KEY_FIELD in cluster.get("v1", "Secret", SECRET)["data"]
     env = _env(cluster)
     assert RO_KEY_FIELD in env, "qdrant_read_only_api_key_enabled=true: no read-only key in the pod"
@@ -113,7 +116,9 @@ def test_booleans_from_the_command_line_apply_both_ways(make_local_cluster):
     run = cluster.run(*_e(**off))
     assert run.rc == 0, run.tail()
     assert _namespace_writes(cluster) == [], "qdrant_namespace_create=false still applied the Namespace"
-    assert _task_result(run.output, "Qdrant | Wait for the Deployment to be available") in (None, "skipping"), (
+    assert _task_result(run.output, "Qdrant | Wait for Qdrant to be available") == "skipping", (
+        "qdrant_wait=false still waited:\n" + run.tail())
+    assert _task_result(run.output, "Qdrant | Wait for the Deployment to be available") is None, (
         "qdrant_wait=false still waited:\n" + run.tail())
     assert RO_KEY_FIELD not in cluster.get("v1", "Secret", SECRET)["data"], "read-only key kept when false"
     env = _env(cluster)
