@@ -216,12 +216,16 @@ def qdrant_apply_plan(rendered, live, field_manager="peekoff.qdrant"):
     return [obj for obj in rendered if not unchanged(obj, by_ident.get(_ident(obj)), field_manager)]
 
 
-def qdrant_apply_existing(objects, live):
-    """The objects of ``objects`` that exist in ``live`` (same apiVersion, kind, namespace and name)."""
-    if not isinstance(objects, list) or not isinstance(live, list):
-        raise AnsibleFilterError("qdrant_apply_existing: objects and live must be lists of objects")
+def qdrant_apply_existing(objects, live, kept=None):
+    """The objects of ``objects`` that exist in ``live`` (same apiVersion, kind, namespace and name), leaving out
+    those also in ``kept`` (same kind, namespace and name: what the role applies after all, in any version)."""
+    kept = [] if kept is None else kept
+    if not isinstance(objects, list) or not isinstance(live, list) or not isinstance(kept, list):
+        raise AnsibleFilterError("qdrant_apply_existing: objects, live and kept must be lists of objects")
     there = set(_ident(obj) for obj in live if isinstance(obj, dict))
-    return [obj for obj in objects if isinstance(obj, dict) and _ident(obj) in there]
+    applied = set(_ident(obj)[1:] for obj in kept if isinstance(obj, dict))
+    return [obj for obj in objects
+            if isinstance(obj, dict) and _ident(obj) in there and _ident(obj)[1:] not in applied]
 
 
 class FilterModule(object):

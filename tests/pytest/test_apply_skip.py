@@ -77,3 +77,49 @@ def test_field_no_longer_rendered_is_still_removed(make_local_cluster):
     live = cluster.get("v1", "Service", "qdrant")
     assert "example.com/dropped" not in live["metadata"]["labels"], live["metadata"]["labels"]
     assert run.recap["changed"] >= 1, _changed_tasks(run)
+
+
+STANDALONE_TWICE = """---
+- name: A role used on its own, twice in one playbook, with a change by someone else in between
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: First include
+      ansible.builtin.include_role:
+        name: peekoff.qdrant.gateway_routes
+    - name: Someone else deletes the HTTPRoute
+      kubernetes.core.k8s:
+        state: absent
+        api_version: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        namespace: qdrant
+        name: qdrant
+    - name: Second include, with other variables
+      ansible.builtin.include_role:
+        name: peekoff.qdrant.gateway_routes
+      vars:
+        qdrant_hostnames: "{{ second_hostnames | default(['qdrant.peekoff.com']) }}"
+"""
+
+
+def test_second_include_of_a_role_reads_and_checks_again(make_local_cluster, tmp_path):
+    """A converge is one include of a role used on its own (roles/common/tasks/converge.yml): the second include does
+    not reuse the first one's reads (the route deleted in between is applied again, not skipped as unchanged) nor its
+    variable checks (a bad hostname given only to the second include is refused)."""
+    cluster = make_local_cluster()
+    playbook = tmp_path / "twice.yml"
+    playbook.write_text(STANDALONE_TWICE)
+    first = cluster.run(playbook=str(playbook))
+    assert first.rc == 0, first.tail()
+    # Again: the first include finds the route as it renders it (no write); the second one must not take that read
+    # for the route deleted since.
+    cluster.emu.reset_requests()
+    again = cluster.run(playbook=str(playbook))
+    assert again.rc == 0, again.tail()
+    assert cluster.get("gateway.networking.k8s.io/v1", "HTTPRoute", "qdrant") is not None, again.tail()
+    route = "/apis/gateway.networking.k8s.io/v1/namespaces/qdrant/httproutes/qdrant"
+    assert [m for m, p, q in list(cluster.emu.requests) if p == route and m != "GET"] == ["DELETE", "PATCH"]
+
+    bad = cluster.run("-e", '{"second_hostnames": ["Not A Hostname"]}', playbook=str(playbook))
+    assert bad.rc != 0, bad.tail()
+    assert "qdrant_hostnames" in bad.output and "Not A Hostname" in bad.output, bad.tail()

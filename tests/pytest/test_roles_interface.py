@@ -93,13 +93,20 @@ def test_shared_files_exist_once_in_the_common_role(path):
 
 @pytest.mark.parametrize("role", DEPLOY_ROLES)
 def test_deploy_roles_use_the_common_render_and_apply_tasks_and_namespace_template(role):
+    # The common tasks are imported as files of the sibling role (import_tasks ../../common/tasks/X.yml), not with
+    # import_role: an import_role loads the whole common role again (defaults, vars, meta) at every import.
     main = yaml.safe_load((ROLES_DIR / role / "tasks" / "main.yml").read_text())
-    imports = [t["ansible.builtin.import_role"] for t in _walk(main) if "ansible.builtin.import_role" in t]
-    assert {"name": "peekoff.qdrant.common", "tasks_from": "render"} in imports
+    imports = [t["ansible.builtin.import_tasks"] for t in _walk(main) if "ansible.builtin.import_tasks" in t]
+    assert "../../common/tasks/render.yml" in imports
+    assert "../../common/tasks/guard.yml" in imports
     # The apply path is the common one (imported from main.yml or the role's apply.yml); no role applies itself.
-    applies = [t["ansible.builtin.import_role"] for f in (ROLES_DIR / role / "tasks").glob("*.yml")
-               for t in _walk(yaml.safe_load(f.read_text()) or []) if "ansible.builtin.import_role" in t]
-    assert {"name": "peekoff.qdrant.common", "tasks_from": "apply"} in applies
+    applies = [t["ansible.builtin.import_tasks"] for f in (ROLES_DIR / role / "tasks").glob("*.yml")
+               for t in _walk(yaml.safe_load(f.read_text()) or []) if "ansible.builtin.import_tasks" in t]
+    assert "../../common/tasks/apply.yml" in applies
+    for f in (ROLES_DIR / role / "tasks").glob("*.yml"):
+        for imported in [t["ansible.builtin.import_tasks"] for t in _walk(yaml.safe_load(f.read_text()) or [])
+                         if "ansible.builtin.import_tasks" in t]:
+            assert (ROLES_DIR / role / "tasks" / imported).resolve().is_file(), (f.name, imported)
     for f in (ROLES_DIR / role / "tasks").glob("*.yml"):
         for task in _walk(yaml.safe_load(f.read_text()) or []):
             k8s = task.get("kubernetes.core.k8s") or {}
@@ -128,7 +135,7 @@ def test_common_role_shadows_no_variables_and_declares_its_entry_points():
     assert specs == {}
     for entry in ("read", "apply", "absent", "render"):
         assert "__qdrant_%s_" % entry in (common / "tasks" / ("%s.yml" % entry)).read_text().split("- name:")[0]
-    assert "tasks_from: guard; no inputs" in (common / "tasks" / "guard.yml").read_text().split("- name:")[0]
+    assert "guard.yml; no inputs" in (common / "tasks" / "guard.yml").read_text().split("- name:")[0]
 
 
 @pytest.mark.parametrize("role", DEPLOY_ROLES + [COMMON_ROLE])

@@ -321,6 +321,22 @@ def test_existing_only():
     assert qdrant_apply_existing([gone], []) == []
     with pytest.raises(AnsibleFilterError, match="must be lists"):
         qdrant_apply_existing([gone], None)
+    with pytest.raises(AnsibleFilterError, match="must be lists"):
+        qdrant_apply_existing([gone], [], {})
+
+
+def test_existing_leaves_out_what_is_applied_after_all():
+    # A switched-off object the role renders after all (same kind, namespace and name, any apiVersion) is not removed;
+    # another kind of the same name is.
+    policy = network_policy()
+    older = network_policy()
+    older["apiVersion"] = "networking.k8s.io/v1beta1"
+    service_named_alike = service()
+    service_named_alike["metadata"]["name"] = policy["metadata"]["name"]
+    live = [live_network_policy()]
+    assert qdrant_apply_existing([policy], live, [older]) == []
+    assert qdrant_apply_existing([policy], live, [service_named_alike]) == [policy]
+    assert qdrant_apply_existing([policy], live, []) == [policy]
     assert FilterModule().filters()["qdrant_apply_existing"] is qdrant_apply_existing
 
 
