@@ -98,7 +98,8 @@ def test_deploy_roles_use_the_common_render_and_apply_tasks_and_namespace_templa
     main = yaml.safe_load((ROLES_DIR / role / "tasks" / "main.yml").read_text())
     imports = [t["ansible.builtin.import_tasks"] for t in _walk(main) if "ansible.builtin.import_tasks" in t]
     assert "../../common/tasks/render.yml" in imports
-    assert "../../common/tasks/guard.yml" in imports
+    includes = [t["ansible.builtin.include_tasks"] for t in _walk(main) if "ansible.builtin.include_tasks" in t]
+    assert {"file": "{{ role_path }}/../common/tasks/guard.yml", "apply": {"tags": ["always"]}} in includes
     # The apply path is the common one (imported from main.yml or the role's apply.yml); no role applies itself.
     applies = [t["ansible.builtin.import_tasks"] for f in (ROLES_DIR / role / "tasks").glob("*.yml")
                for t in _walk(yaml.safe_load(f.read_text()) or []) if "ansible.builtin.import_tasks" in t]
