@@ -28,6 +28,18 @@ def _changed_tasks(run):
     return "\n".join(line for line in run.output.splitlines() if line.startswith(("changed:", "TASK [")))
 
 
+def _task_results(run):
+    """(task name, first result word) for every task of the run, in order."""
+    out, task = [], None
+    for line in run.output.splitlines():
+        if line.startswith("TASK ["):
+            task = line[len("TASK ["):line.rindex("]")]
+        elif task and line.split(":", 1)[0] in ("ok", "changed", "skipping", "included", "fatal"):
+            out.append((task, line.split(":", 1)[0]))
+            task = None
+    return out
+
+
 def test_rerun_writes_nothing_then_only_what_changed(make_local_cluster):
     cluster = make_local_cluster()
     first = cluster.run()
@@ -41,6 +53,14 @@ def test_rerun_writes_nothing_then_only_what_changed(make_local_cluster):
     assert again.recap["changed"] == 0, again.recap
     assert _writes(cluster) == [], _writes(cluster)
     assert cluster.emu.count_requests(method="PATCH") == 0
+    # site.yml reads the cluster once per converge, in one task (the qdrant role's preflight in the first play reads
+    # what every role reads: roles/qdrant/tasks/state.yml); each object or list is read once.
+    gets = [p for m, p, q in list(cluster.emu.requests) if m == "GET" and "/proxy/" not in p]
+    assert sorted(set(gets)) == sorted(gets), gets
+    reads = [result for task, result in _task_results(again) if task.endswith("Read | Read what this role needs "
+                                                                              "from the cluster and this converge has "
+                                                                              "not read yet (values hidden)")]
+    assert reads.count("ok") == 1 and set(reads) == {"ok", "skipping"}, reads
 
     # One variable changed: only the Deployment it renders into is written.
     cluster.emu.reset_requests()
