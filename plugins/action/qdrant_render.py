@@ -2,9 +2,12 @@
 # Copyright: (c) 2026, peekoff platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Action plugin of peekoff.qdrant.qdrant_render: render mode in one controller-side step.
+"""Action plugin of peekoff.qdrant.qdrant_render: a role's templates into objects, and render mode, in one step.
 
-It replaces the former seven tasks of roles/common/tasks/render.yml (assert, file, copy per object, find, file
+Building: ``templates`` are rendered by ansible-core's own template lookup (ansible.builtin.template, the same
+plugin the roles called as ``query('ansible.builtin.template', ...)``) and parsed by its ``from_yaml`` filter
+(ansible/plugins/filter/core.py); the objects become the fact named by ``fact`` (set as ansible.builtin.set_fact
+sets facts). Writing: it replaces the former seven tasks of render mode (assert, file, copy per object, find, file
 absent, find, copy) with one in-process step, so a render costs one task per role instead of one module run per
 file. The bytes are those the former tasks wrote: the header plus ansible-core's own ``to_nice_yaml`` filter
 (ansible/plugins/filter/core.py) with ``indent=2, sort_keys=False``. The listing follows ansible.builtin.find's
@@ -25,7 +28,9 @@ import tempfile
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
-from ansible.plugins.filter.core import to_nice_yaml
+from ansible.plugins.filter.core import from_yaml, to_nice_yaml
+
+from ansible_collections.peekoff.qdrant.plugins.action.qdrant_validate import set_facts
 
 DIR_MODE = 0o755
 FILE_MODE = 0o644
@@ -174,7 +179,8 @@ class ActionModule(ActionBase):
     """Render mode of peekoff.qdrant: see plugins/modules/qdrant_render.py for the options."""
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("dir", "objects", "owned_kinds", "header", "secret_path", "secret_object"))
+    _VALID_ARGS = frozenset(("dir", "objects", "owned_kinds", "header", "secret_path", "secret_object", "templates",
+                             "fact"))
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -186,22 +192,31 @@ class ActionModule(ActionBase):
         header = args.get("header") or ""
         if not isinstance(header, str):
             raise AnsibleActionFail("header must be a string")
-        if not directory and not secret_path:
-            raise AnsibleActionFail("one of dir or secret_path is required")
+        templates = args.get("templates")
+        fact = args.get("fact") or ""
+        if templates is not None and (not isinstance(templates, list) or not all(isinstance(t, str) for t in templates)):
+            raise AnsibleActionFail("templates must be a list of template names or paths")
+        if not isinstance(fact, str) or (fact and templates is None):
+            raise AnsibleActionFail("fact must be the name of a variable, and needs templates")
+        if not directory and not secret_path and not fact:
+            raise AnsibleActionFail("one of dir, secret_path and fact is required")
         objects = args.get("objects") or []
         owned_kinds = args.get("owned_kinds") or []
         if not isinstance(objects, list) or not all(isinstance(o, dict) for o in objects):
             raise AnsibleActionFail("objects must be a list of Kubernetes objects (dicts)")
         if not isinstance(owned_kinds, list):
             raise AnsibleActionFail("owned_kinds must be a list of lower-case kinds")
+        if templates:
+            objects = list(objects) + self._build(templates, task_vars)
 
         renderer = Renderer(check=bool(self._task.check_mode))
         if directory:
             renderer.render_dir(os.path.expanduser(directory), objects, [str(k) for k in owned_kinds], header)
         if secret_path:
-            secret = args.get("secret_object")
+            secret = args.get("secret_object") or (objects[0] if len(objects) == 1 else None)
             if not isinstance(secret, dict) or secret.get("kind") != "Secret":
-                raise AnsibleActionFail("secret_object must be a Secret when secret_path is set")
+                raise AnsibleActionFail("secret_object must be a Secret when secret_path is set (or templates must "
+                                        "give exactly one object, a Secret)")
             secret_path = os.path.expanduser(secret_path)
             if not os.path.isdir(os.path.dirname(secret_path) or "."):
                 raise AnsibleActionFail("the directory of secret_path does not exist: %s" % os.path.dirname(secret_path))
@@ -210,4 +225,13 @@ class ActionModule(ActionBase):
         result.update(changed=renderer.changed, written=renderer.written, removed=renderer.removed)
         if self._task.diff:
             result["diff"] = renderer.diff
+        if fact:
+            set_facts(self, result, {fact: objects})
         return result
+
+    def _build(self, templates, task_vars):
+        """The objects of ``templates``: what ``query('ansible.builtin.template', *templates) | map('from_yaml')``
+        gives in a task of the calling role (the lookup finds each template in the role's templates/ directory)."""
+        lookup = self._shared_loader_obj.lookup_loader.get("ansible.builtin.template", loader=self._loader,
+                                                            templar=self._templar)
+        return [from_yaml(text) for text in lookup.run(templates, variables=task_vars)]

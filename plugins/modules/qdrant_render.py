@@ -12,7 +12,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: qdrant_render
 
-short_description: Write Kubernetes objects as one YAML file each plus a kustomization.yaml (render mode)
+short_description: Render templates into Kubernetes objects, and write objects as one YAML file each plus a kustomization.yaml
 
 version_added: 0.2.0
 
@@ -20,8 +20,12 @@ author:
   - peekoff platform team (@peekoff)
 
 description:
-  - The render mode of the peekoff.qdrant roles (O(dir) is their C(qdrant_render_dir)) in one step. Used by the
-    collection's roles; usable directly.
+  - How the peekoff.qdrant roles turn their templates into objects, and their render mode (O(dir) is their
+    C(qdrant_render_dir)), each in one step. Used by the collection's roles; usable directly.
+  - With O(templates), renders each template as the C(ansible.builtin.template) lookup does (the same plugin: a
+    relative name is looked up in the calling role's C(templates/) directory; every variable of the task is
+    available) and parses the result as C(ansible.builtin.from_yaml) does; the objects are added to O(objects).
+    With O(fact), they are also set as that fact for the host, as M(ansible.builtin.set_fact) sets one.
   - Writes each object of O(objects) as C(<kind lower>-<name>.yaml) (mode C(0644)) into O(dir), which it creates
     (mode C(0755)) when missing. Each file is O(header) followed by the object as ansible-core's
     C(ansible.builtin.to_nice_yaml) writes it with C(indent=2) and the object's own key order.
@@ -38,10 +42,19 @@ description:
   - B(Runs on the controller), whatever the target host is. It contacts no cluster and no managed host.
 
 options:
+  templates:
+    description:
+      - Templates of one object each, rendered into objects (see the description).
+    type: list
+    elements: str
+  fact:
+    description:
+      - Name of a fact to set to the list of objects O(templates) gave. Requires O(templates).
+    type: str
   dir:
     description:
       - Directory to write the objects and C(kustomization.yaml) into. Created when missing.
-      - One of O(dir) and O(secret_path) is required.
+      - One of O(dir), O(secret_path) and O(fact) is required.
     type: path
   objects:
     description:
@@ -66,7 +79,8 @@ options:
     type: path
   secret_object:
     description:
-      - The Secret written to O(secret_path). Required with O(secret_path).
+      - The Secret written to O(secret_path). Required with O(secret_path), unless O(templates) gives exactly one
+        object, a Secret.
     type: dict
 
 attributes:
@@ -91,6 +105,17 @@ notes:
 """
 
 EXAMPLES = r"""
+- name: Build the objects of the role's templates (in a task of the role)
+  peekoff.qdrant.qdrant_render:
+    templates: [service.yaml.j2, workload.yaml.j2]
+    fact: my_objects
+
+- name: Render the role's templates straight into a GitOps directory
+  peekoff.qdrant.qdrant_render:
+    templates: [service.yaml.j2, workload.yaml.j2]
+    dir: /srv/gitops/qdrant
+    owned_kinds: [deployment, service]
+
 - name: Render the objects for GitOps
   peekoff.qdrant.qdrant_render:
     dir: /srv/gitops/qdrant
@@ -106,6 +131,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ansible_facts:
+  description: The fact named by O(fact), the objects O(templates) gave.
+  returned: when O(fact) is given
+  type: dict
+  sample: {"my_objects": [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "qdrant"}}]}
 written:
   description: Paths written (or, in check mode, that would be written), including O(secret_path) when it changed.
   returned: always

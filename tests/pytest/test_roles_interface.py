@@ -81,7 +81,7 @@ def test_shared_variables_agree_across_roles():
 
 
 # (A role may keep a tasks/apply.yml of its own guards around the import of the common one.)
-SHARED = ["templates/namespace.yaml.j2", "tasks/render.yml", "tasks/read.yml"]
+SHARED = ["templates/namespace.yaml.j2", "tasks/read.yml", "tasks/write.yml"]
 
 
 @pytest.mark.parametrize("path", SHARED)
@@ -96,10 +96,26 @@ def test_deploy_roles_use_the_common_render_and_apply_tasks_and_namespace_templa
     # The common tasks are imported as files of the sibling role (import_tasks ../../common/tasks/X.yml), not with
     # import_role: an import_role loads the whole common role again (defaults, vars, meta) at every import.
     main = yaml.safe_load((ROLES_DIR / role / "tasks" / "main.yml").read_text())
-    imports = [t["ansible.builtin.import_tasks"] for t in _walk(main) if "ansible.builtin.import_tasks" in t]
-    assert "../../common/tasks/render.yml" in imports
     includes = [t["ansible.builtin.include_tasks"] for t in _walk(main) if "ansible.builtin.include_tasks" in t]
     assert {"file": "{{ role_path }}/../common/tasks/guard.yml", "apply": {"tags": ["always"]}} in includes
+    # main.yml (the role alone) checks the variables, then takes the render or the cluster path; site.yml includes
+    # render.yml or deploy.yml itself.
+    assert "{{ 'render' if qdrant_render_dir | length > 0 else 'deploy' }}.yml" in includes
+    imports = [t["ansible.builtin.import_tasks"] for t in _walk(main) if "ansible.builtin.import_tasks" in t]
+    assert "validate.yml" in imports
+    # Every object comes from the role's templates through the one builder and writer, peekoff.qdrant.qdrant_render:
+    # render.yml writes into qdrant_render_dir with it, manifests.yml builds the objects the cluster path applies.
+    render = yaml.safe_load((ROLES_DIR / role / "tasks" / "render.yml").read_text())
+    writes = [t["peekoff.qdrant.qdrant_render"] for t in _walk(render) if "peekoff.qdrant.qdrant_render" in t]
+    assert [w for w in writes if w.get("dir") == "{{ qdrant_render_dir }}" and "templates" in w], writes
+    manifests = yaml.safe_load((ROLES_DIR / role / "tasks" / "manifests.yml").read_text())
+    builds = [t["peekoff.qdrant.qdrant_render"] for t in _walk(manifests) if "peekoff.qdrant.qdrant_render" in t]
+    assert builds and all("fact" in b and "dir" not in b for b in builds), builds
+    for f in (ROLES_DIR / role / "tasks").glob("*.yml"):
+        for task in _walk(yaml.safe_load(f.read_text()) or []):
+            assert not {"ansible.builtin.copy", "ansible.builtin.template", "ansible.builtin.file"} & set(task), \
+                (f.name, task["name"], "writes files on its own instead of peekoff.qdrant.qdrant_render")
+            assert "query('ansible.builtin.template'" not in str(task), (f.name, task["name"])
     # The apply path is the common one (imported from main.yml or the role's apply.yml); no role applies itself.
     applies = [t["ansible.builtin.import_tasks"] for f in (ROLES_DIR / role / "tasks").glob("*.yml")
                for t in _walk(yaml.safe_load(f.read_text()) or []) if "ansible.builtin.import_tasks" in t]
@@ -134,7 +150,7 @@ def test_common_role_shadows_no_variables_and_declares_its_entry_points():
     specs = yaml.safe_load((common / "meta" / "argument_specs.yml").read_text())["argument_specs"]
     # Every entry point documents its inputs at the top of its tasks file (a spec would cost a task per import).
     assert specs == {}
-    for entry in ("read", "apply", "absent", "render"):
+    for entry in ("read", "apply", "absent"):
         assert "__qdrant_%s_" % entry in (common / "tasks" / ("%s.yml" % entry)).read_text().split("- name:")[0]
     assert "no inputs" in (common / "tasks" / "guard.yml").read_text().split("- name:")[0]
 
