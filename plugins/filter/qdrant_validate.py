@@ -8,10 +8,11 @@ __metaclass__ = type
 
 # Documentation: qdrant_validation_errors.yml beside this file.
 #
-# The variable checks of the peekoff.qdrant roles (each role's tasks/validate.yml is one assert on this filter's
-# result). Pure checks: no cluster access. They follow the Jinja expressions the roles had, with Jinja's and
-# Ansible's semantics: `x | string` is str(x) (True is 'True'), `x is match(re)` is re.match on the text of x
-# (ansible.plugins.test.core.regex: to_text(value)), `x | int` is jinja2.filters.do_int (0 for a non-number),
+# The variable checks of the peekoff.qdrant roles (each role's tasks/validate.yml is one task of the action
+# peekoff.qdrant.qdrant_validate, which runs these checks). Pure checks: no cluster access. They follow the Jinja
+# expressions the roles had, with Jinja's and Ansible's semantics: `x | string` is str(x) (True is 'True'),
+# `x is match(re)` is re.match on the text of x (ansible.plugins.test.core.regex: to_text(value)), `x | int` is
+# jinja2.filters.do_int (0 for a non-number),
 # `x | bool` is ansible.plugins.filter.core.to_bool. Values typed with -e arrive as strings ('5', 'true').
 # Where the old expressions raised a templating error (a wrong type), the check now fails with its message.
 
