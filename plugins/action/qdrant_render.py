@@ -232,6 +232,6 @@ class ActionModule(ActionBase):
     def _build(self, templates, task_vars):
         """The objects of ``templates``: what ``query('ansible.builtin.template', *templates) | map('from_yaml')``
         gives in a task of the calling role (the lookup finds each template in the role's templates/ directory)."""
-        lookup = self._shared_loader_obj.lookup_loader.get("ansible.builtin.template", loader=self._loader,
-                                                            templar=self._templar)
+        lookup = self._shared_loader_obj.lookup_loader.get("ansible.builtin.template",
+                                                           loader=self._loader, templar=self._templar)
         return [from_yaml(text) for text in lookup.run(templates, variables=task_vars)]

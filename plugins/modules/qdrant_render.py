@@ -22,7 +22,7 @@ author:
 description:
   - How the peekoff.qdrant roles turn their templates into objects, and their render mode (O(dir) is their
     C(qdrant_render_dir)), each in one step. Used by the collection's roles; usable directly.
-  - With O(templates), renders each template as the C(ansible.builtin.template) lookup does (the same plugin: a
+  - With O(templates), renders each template as the C(ansible.builtin.template) lookup does (the same plugin; a
     relative name is looked up in the calling role's C(templates/) directory; every variable of the task is
     available) and parses the result as C(ansible.builtin.from_yaml) does; the objects are added to O(objects).
     With O(fact), they are also set as that fact for the host, as M(ansible.builtin.set_fact) sets one.

@@ -54,6 +54,7 @@ attributes:
     description: Only checks and sets a fact; the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is no diff.
   platform:
     support: full
     platforms: posix

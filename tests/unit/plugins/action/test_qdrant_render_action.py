@@ -138,4 +138,3 @@ def test_the_secret_file_is_owner_readable_and_never_in_the_diff(tmp_path):
     assert "c2VjcmV0" in path.read_text()  # check mode wrote nothing
     with pytest.raises(AnsibleActionFail, match="secret_object must be a Secret"):
         run(dict(args, secret_object=DEPLOYMENT))
-
