@@ -30,7 +30,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 from ansible.plugins.filter.core import from_yaml, to_nice_yaml
 
-from ansible_collections.peekoff.qdrant.plugins.action.qdrant_validate import set_facts
+from ansible_collections.peekoff.qdrant.plugins.plugin_utils.facts import set_facts
 
 DIR_MODE = 0o755
 FILE_MODE = 0o644

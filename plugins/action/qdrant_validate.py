@@ -25,12 +25,8 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-try:  # ansible-core >= 2.20: the variable layers set_fact itself uses
-    from ansible.plugins.action import VariableLayer
-except ImportError:  # pragma: no cover - older ansible-core: facts returned in the result
-    VariableLayer = None
-
 from ansible_collections.peekoff.qdrant.plugins.filter.qdrant_validate import ROLES, qdrant_validation_errors
+from ansible_collections.peekoff.qdrant.plugins.plugin_utils.facts import set_facts
 
 NOTE_FACT = "__qdrant_validated"
 
@@ -71,7 +67,7 @@ class ActionModule(ActionBase):
             return result
         result["changed"] = False
         if note:
-            noted = list((task_vars or {}).get(NOTE_FACT) or [])
+            noted = list(task_vars.get(NOTE_FACT) or [])
             if note not in noted:
                 noted.append(note)
             set_facts(self, result, {NOTE_FACT: noted})
@@ -87,12 +83,3 @@ class ActionModule(ActionBase):
         spec = ((specs or {}).get("argument_specs") or {}).get("main", {}).get("options") or {}
         provided = self._templar.template({name: task_vars[name] for name in spec if name in task_vars})
         return ArgumentSpecValidator(spec).validate(provided, validate_role_argument_spec=True).error_messages
-
-
-def set_facts(action, result, facts):
-    """Set ``facts`` for the host as ansible.builtin.set_fact does (not cacheable: they end with the run, and no fact
-    cache keeps them): ansible/plugins/action/set_fact.py, ActionModule.run."""
-    if VariableLayer is not None and hasattr(action, "register_host_variables"):
-        action.register_host_variables({}, VariableLayer.CACHEABLE_FACT)
-        action.register_host_variables(facts, VariableLayer.EPHEMERAL_FACT)
-    result["ansible_facts"] = facts
