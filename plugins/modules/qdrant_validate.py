@@ -21,10 +21,15 @@ author:
 
 description:
   - The variable checks of one peekoff.qdrant role (each role's C(tasks/validate.yml) is one task of this module),
-    in one step on the controller. The checks are those of the filter P(peekoff.qdrant.qdrant_validation_errors#filter)
-    (no cluster access); this module resolves the variables named in O(variables) as a task's template would.
-  - Fails with one message per failed check, one per line, naming the variables (the messages of the key checks
-    never show a key's value).
+    in one step on the controller, in this order.
+  - First the calling role's C(meta/argument_specs.yml) (entry point C(main)), as
+    M(ansible.builtin.validate_argument_spec) checks it (every variable of the spec that is set, templated); on
+    failure the message starts with C(Validation of arguments failed:) and RV(argument_errors) lists the errors.
+    So it must run in a task of the role (it finds the file through C(role_path)).
+  - Then the checks across variables of the filter P(peekoff.qdrant.qdrant_validation_errors#filter) (no cluster
+    access) on the variables named in O(variables), resolved as a task's template would resolve them. It fails with
+    one message per failed check, one per line, naming the variables (the messages of the key checks never show a
+    key's value).
   - When every check passes and O(note) is given, appends O(note) to the fact C(__qdrant_validated) (the roles'
     record of what this converge has checked), so that the same checks are not run again in that converge.
   - B(Runs on the controller); it contacts no cluster and no managed host.
@@ -70,6 +75,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+argument_errors:
+  description: The errors of the argument spec check, when it failed.
+  returned: when the argument spec check failed
+  type: list
+  elements: str
+  sample: ["argument 'qdrant_replicas' is of type str and we were unable to convert to int"]
 ansible_facts:
   description: The fact C(__qdrant_validated) with O(note) appended, when O(note) is given and every check passed.
   returned: success and O(note) not empty
