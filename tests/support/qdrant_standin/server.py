@@ -9,6 +9,7 @@ import re
 import ssl
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
 from email import policy as email_policy
@@ -85,6 +86,17 @@ class StandinConfig:
     jwt_ignore_signature: bool = False   # accept tokens whatever secret signed them
     jwt_ignore_access: bool = False      # every valid token gets manage rights, whatever its access claim
     corrupt_snapshot_downloads: bool = False  # snapshot downloads arrive with a flipped bit (checksum mismatch)
+    cluster_status_error: Optional[int] = None  # a proxy in front answers GET /cluster with this status (e.g. 502)
+    cluster_status_errors: Optional[int] = None  # ... for this many requests (None: always)
+    # --- snapshot recovery faults, as Qdrant v1.19.0 lib/storage/src/content_manager/snapshots/recover.rs can fail
+    #     AFTER the local shards were switched to recovery and cleared (replica_set/snapshots.rs
+    #     restore_local_replica_from): the old data is gone, the shard is dead ---
+    recovery_load_failures: int = 0      # the next N recoveries fail loading the shard (500), leaving it empty
+    lossy_recoveries: int = 0            # the next N recoveries load all but the last point (a restore that lies)
+    # cluster mode: seconds until the Raft proposals of a recovery (activate the recovered replica, remove the other
+    # replicas with priority=snapshot) are applied; until then reads see the replica set as it was
+    # (lib/storage/src/content_manager/toc/snapshots.rs, send_set_replica_state_proposal / request_remove_replica)
+    replica_settle_seconds: float = 0.5
 
     def __post_init__(self):
         if not self.cluster_mode and (not self.ready or self.ready_after is not None
@@ -313,6 +325,9 @@ class _State:
         self.operation_id = 0
         self.snapshots = {}  # collection -> {snapshot name: (SnapshotDescription, bytes)}
         self.restores = []   # (collection, priority) of each upload-restore
+        self.pending = []    # cluster mode: (due monotonic time, callable) Raft proposals not applied yet
+        self.recovery_faults = {"load": 0, "lossy": 0}  # faults already injected
+        self.cluster_errors = 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -487,6 +502,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self.cfg.gateway_keys and self._path not in GATEWAY_OPEN_PATHS and not self._gateway_admits():
             return
+        if self.cfg.cluster_status_error and self._path == "/cluster" and self.standin._cluster_error(self.cfg):
+            self._server_header = "envoy"
+            self._text(self.cfg.cluster_status_error, "upstream connect error or disconnect/reset before headers")
+            return
         if self.cfg.redirect_to:
             location = self.cfg.redirect_to.rstrip("/") + self.path
             self._send(self.cfg.redirect_status, "", "text/plain", {"Location": location})
@@ -605,6 +624,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _gathered(self, name):
         """All points and vectors of a collection over every peer's local shards (None when it is missing here)."""
+        self.standin.apply_due()
         if name not in self.standin._state.collections:
             return None
         points, vectors = {}, {}
@@ -632,7 +652,8 @@ class _Handler(BaseHTTPRequestHandler):
             if coll is None:
                 return self._missing(name)
             info = {"status": "green", "optimizer_status": "ok", "points_count": len(coll["points"]),
-                    "segments_count": 1, "config": {"params": coll["params"]}, "payload_schema": {}}
+                    "segments_count": 1, "config": {"params": self.standin.effective_params(coll["params"])},
+                    "payload_schema": {}}
         self._ok(info)
 
     def h_collection_exists(self, name):
@@ -645,9 +666,10 @@ class _Handler(BaseHTTPRequestHandler):
         with self.standin._state.lock:
             if name in self.standin._state.collections:
                 return self._error(400, "Wrong input: Collection `{0}` already exists!".format(name))
+        params = self.standin.effective_params(body)
         for member in self._members:  # through consensus: on every peer
             with member._state.lock:
-                member._state.collections.setdefault(name, {"params": body, "points": {}})
+                member._state.collections.setdefault(name, {"params": params, "points": {}})
         self._ok(True)
 
     def h_update_collection(self, name):
@@ -769,8 +791,10 @@ class _Handler(BaseHTTPRequestHandler):
             if coll is None:
                 return self._missing(name)
             now = time.time()
+            params = self.standin.effective_params(coll["params"])
             data = json.dumps({"format": "qdrant-standin-snapshot", "collection": name, "created": now,
-                               "params": coll["params"], "points": list(coll["points"].values()),
+                               "params": params, "shards": self.standin.local_shards(name, params),
+                               "points": list(coll["points"].values()),
                                "vectors": coll.get("vectors") or {}}, sort_keys=True).encode()
             stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(now))
             peer = self.standin.members.index(self.standin) if self.standin.members else 0
@@ -802,41 +826,112 @@ class _Handler(BaseHTTPRequestHandler):
         self._ok(True)
 
     def h_upload_snapshot(self, name):
-        """upload_snapshot: multipart field ``snapshot``; with ``checksum`` the sha256 of the upload must match
-        (StorageError::checksum_mismatch(computed, given): 400 "Checksum mismatch: expected <computed>, actual
-        <given>"); then the collection is recovered from it (created if missing, its data replaced). Answers
-        ``result: true``."""
+        """upload_snapshot (src/actix/api/snapshot_api.rs): multipart field ``snapshot``; with ``checksum`` the sha256
+        of the upload must match (StorageError::checksum_mismatch(computed, given): 400 "Checksum mismatch: expected
+        <computed>, actual <given>"). do_save_uploaded_snapshot then moves the file into the collection's snapshots
+        directory under its multipart file name (a UUID without one), where it STAYS after the recovery (nothing
+        deletes it; it is listed and deleted like any snapshot). Then _do_recover_from_snapshot
+        (lib/storage/src/content_manager/snapshots/recover.rs):
+        1. unpack and read the archive in a temporary directory (a broken archive fails, the collection untouched);
+        2. a missing collection is created with the snapshot's config (through consensus: on every peer);
+        3. an existing one must have the same vectors config and shard_number, else 400 "Snapshot is not compatible
+           with existing collection: ..."; its other config is kept;
+        4. the local replicas of the shards are switched to recovery and each shard the snapshot has data for is
+           cleared and replaced (lib/collection/src/shards/replica_set/snapshots.rs): a load that fails there
+           leaves the shard empty and dead (recovery_load_failures), the old data gone: NOT atomic;
+        5. the recovered replicas are activated; with priority=snapshot the other replicas of those shards are
+           removed. In cluster mode both are Raft proposals (toc/snapshots.rs), applied asynchronously: here after
+           replica_settle_seconds, and until then reads see the replica set as it was (the recovering peer's shard
+           empty, the other replicas still serving the old data).
+        Answers ``result: true``."""
         query = parse_qs(self.query)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        data = _multipart_field(self.headers.get("Content-Type", ""), raw, "snapshot")
-        if data is None:
+        field = _multipart_field(self.headers.get("Content-Type", ""), raw, "snapshot", with_filename=True)
+        if field is None:
             return self._error(400, "Bad request: multipart field `snapshot` is missing")
+        data, filename = field
         given = (query.get("checksum") or [None])[0]
         if given is not None:
             computed = hashlib.sha256(data).hexdigest()
             if computed != given.lower():
                 return self._error(400, "Checksum mismatch: expected {0}, actual {1}".format(computed, given))
+        filename = (filename or "").replace("\\", "/").rsplit("/", 1)[-1] or str(uuid.uuid4())
+        now = time.time()
+        kept = {"name": filename, "creation_time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)),
+                "size": len(data), "checksum": hashlib.sha256(data).hexdigest()}
+        with self.standin._state.lock:
+            self._snapshots_of(name)[filename] = (kept, data)
         try:
             doc = json.loads(data)
             if doc.get("format") != "qdrant-standin-snapshot":
                 raise ValueError
         except (ValueError, AttributeError):
             return self._error(500, "Service internal error: failed to unpack snapshot: not a snapshot archive")
-        points = dict((str(p["id"]), p) for p in doc.get("points") or [])
-        if self.standin.members:
-            # a missing collection is created on every peer with the snapshot's config; then only the shards local
-            # to this peer are restored from the snapshot, the others skipped (recover.rs)
-            for member in self.standin.members:
-                if member is not self.standin:
-                    with member._state.lock:
-                        member._state.collections.setdefault(name, {"params": doc.get("params") or {}, "points": {}})
-            points = dict((k, p) for k, p in points.items() if self.standin.shard_owner(p["id"]) is self.standin)
-        with self.standin._state.lock:
-            self.standin._state.collections[name] = {
-                "params": doc.get("params") or {},
-                "points": points,
-                "vectors": dict((k, v) for k, v in (doc.get("vectors") or {}).items() if k in points)}
-            self.standin._state.restores.append((name, (query.get("priority") or [None])[0]))
+        params = self.standin.effective_params(doc.get("params") or {})
+        existing = self.standin._state.collections.get(name)
+        if existing is not None:
+            have = self.standin.effective_params(existing["params"])
+            if params.get("vectors") != have.get("vectors"):
+                return self._error(400, "Bad request: Snapshot is not compatible with existing collection: Collection "
+                                        "vectors: {0} Snapshot Vectors: {1}".format(have.get("vectors"),
+                                                                                   params.get("vectors")))
+            if params.get("shard_number") != have.get("shard_number"):
+                return self._error(400, "Bad request: Snapshot is not compatible with existing collection: Collection "
+                                        "shard number: {0} Snapshot shard number: {1}".format(
+                                            have.get("shard_number"), params.get("shard_number")))
+            params = have  # the other config of the existing collection is kept
+        else:
+            for member in self._members:
+                with member._state.lock:
+                    member._state.collections.setdefault(name, {"params": params, "points": {}})
+        shard_number = params["shard_number"]
+        shards = set(doc.get("shards") if doc.get("shards") is not None else range(shard_number))
+        points = dict((str(p["id"]), p) for p in doc.get("points") or [] if _shard_of(p["id"], shard_number) in shards)
+        vectors = dict((k, v) for k, v in (doc.get("vectors") or {}).items() if k in points)
+        me = self.standin
+        with me._state.lock:
+            coll = me._state.collections[name]
+            for pid in [k for k, p in coll["points"].items() if _shard_of(p["id"], shard_number) in shards]:
+                coll["points"].pop(pid)  # the local replica is cleared before the snapshot's data is loaded
+                (coll.get("vectors") or {}).pop(pid, None)
+            me._state.restores.append((name, (query.get("priority") or [None])[0]))
+            faults = me._state.recovery_faults
+            if faults["load"] < self.cfg.recovery_load_failures:
+                faults["load"] += 1
+                fail = True
+            else:
+                fail = False
+                if faults["lossy"] < self.cfg.lossy_recoveries and points:
+                    faults["lossy"] += 1
+                    lost = sorted(points.values(), key=_point_order)[-1]
+                    points.pop(str(lost["id"]))
+        if fail:
+            return self._error(500, "Service internal error: Failed to recover shard from snapshot: the shard is "
+                                    "dead, its data cleared")
+
+        def activate():
+            if name not in me._state.collections:
+                return
+            for member in self._members:
+                with member._state.lock:
+                    coll = member._state.collections.get(name)
+                    if coll is None:
+                        continue
+                    placement = coll.setdefault("placement", {})
+                    for shard in shards:
+                        placement[str(shard)] = self._members.index(me) if me.members else 0
+                    if member is me:
+                        coll["points"].update(points)
+                        coll.setdefault("vectors", {}).update(vectors)
+                    else:  # priority=snapshot: the other replicas of the recovered shards are removed
+                        for pid in [k for k, p in coll["points"].items()
+                                    if _shard_of(p["id"], shard_number) in shards]:
+                            coll["points"].pop(pid)
+        if me.members:
+            with me._state.lock:
+                me._state.pending.append((time.monotonic() + self.cfg.replica_settle_seconds, activate))
+        else:
+            activate()  # a single node sets the replica state locally, at once (recover.rs activate_shard)
         self._ok(True)
 
 
@@ -848,15 +943,22 @@ def _point_order(point):
     return (0, pid, "") if isinstance(pid, int) and not isinstance(pid, bool) else (1, 0, str(pid))
 
 
-def _multipart_field(content_type, raw, field):
-    """The bytes of one multipart/form-data field, or None."""
+def _shard_of(point_id, shard_number):
+    """The shard a point id hashes to (Qdrant's hash ring, here a stable hash modulo shard_number)."""
+    digest = hashlib.sha256(json.dumps(point_id).encode()).digest()
+    return int.from_bytes(digest[:8], "big") % max(1, shard_number)
+
+
+def _multipart_field(content_type, raw, field, with_filename=False):
+    """The bytes of one multipart/form-data field (with its file name: a tuple), or None."""
     msg = BytesParser(policy=email_policy.HTTP).parsebytes(
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw)
     if not msg.is_multipart():
         return None
     for part in msg.iter_parts():
         if part.get_param("name", header="content-disposition") == field:
-            return part.get_payload(decode=True)
+            data = part.get_payload(decode=True)
+            return (data, part.get_filename()) if with_filename else data
     return None
 
 
@@ -981,6 +1083,7 @@ class QdrantStandin(LoopbackService):
 
     def points(self, name):
         """{id: payload} of a collection (tests observe restores with it)."""
+        self.apply_due()
         with self._state.lock:
             coll = self._state.collections.get(name)
             return None if coll is None else dict((k, v.get("payload")) for k, v in coll["points"].items())
@@ -992,8 +1095,41 @@ class QdrantStandin(LoopbackService):
     def shard_owner(self, point_id):
         """The peer holding the shard of a point: a stable hash of the id over the peers (Qdrant's hash ring)."""
         members = self.members or [self]
-        digest = hashlib.sha256(json.dumps(point_id).encode()).digest()
-        return members[int.from_bytes(digest[:8], "big") % len(members)]
+        return members[_shard_of(point_id, len(members))]
+
+    def effective_params(self, params):
+        """CollectionParams as Qdrant reports them: shard_number always set (default: the number of peers in
+        cluster mode, 1 on a single node; lib/storage/src/content_manager/toc/create_collection.rs)."""
+        out = dict(params or {})
+        out.setdefault("shard_number", len(self.members) if self.members else 1)
+        return out
+
+    def local_shards(self, name, params):
+        """The shards whose replica is on this peer: all of them on a single node; in cluster mode shard i starts
+        on peer i (shard_owner) unless a recovery moved it (its "placement")."""
+        shard_number = params["shard_number"]
+        if not self.members:
+            return list(range(shard_number))
+        me = self.members.index(self)
+        placement = (self._state.collections.get(name) or {}).get("placement") or {}
+        return [i for i in range(shard_number) if int(placement.get(str(i), i % len(self.members))) == me]
+
+    def apply_due(self):
+        """Apply the Raft proposals (of every peer of the cluster) whose time has come."""
+        now = time.monotonic()
+        for member in self.members or [self]:
+            with member._state.lock:
+                due = [p for p in member._state.pending if p[0] <= now]
+                member._state.pending = [p for p in member._state.pending if p[0] > now]
+            for _t, fn in due:
+                fn()
+
+    def _cluster_error(self, cfg):
+        with self._state.lock:
+            if cfg.cluster_status_errors is not None and self._state.cluster_errors >= cfg.cluster_status_errors:
+                return False
+            self._state.cluster_errors += 1
+            return True
 
     def cluster_upsert(self, name, points):
         """Store ``points`` in the cluster: the collection on every peer, each point on its shard's peer."""
