@@ -286,7 +286,9 @@ collections:
 import hashlib
 import json
 import os
+import tarfile
 import tempfile
+import time
 import uuid
 
 from urllib.parse import quote, urlencode
@@ -301,6 +303,10 @@ from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_module import qdrant_connect, qdrant_module
 
 MANIFEST = "manifest.json"
+PRE_RESTORE_DIR = "pre-restore-%Y%m%dT%H%M%SZ"  # under path: the collections a restore replaces, saved first
+CLUSTER_ATTEMPTS = 2
+CLUSTER_RETRY_DELAY = 2.0
+SETTLE_POLL = 0.5
 MANIFEST_FORMAT = "peekoff.qdrant.snapshots/v1"
 SCROLL_PAGE = 1000
 CHUNK = 1024 * 1024
@@ -320,6 +326,49 @@ def _answer(resp):
     except QdrantError:
         error = None
     return "HTTP %d %r" % (resp.status, error) if error else resp.describe()
+
+
+def _qdrant_refusal(resp):
+    """True for Qdrant's own 403: JSON {"status": {"error": "Forbidden: ..."}} (lib/storage/src/rbac/mod.rs); a
+    proxy or Gateway in front answers 403 with other bodies."""
+    try:
+        doc = resp.json()
+    except QdrantError:
+        return False
+    error = doc.get("status", {}).get("error") if isinstance(doc, dict) and isinstance(doc.get("status"), dict) else None
+    return isinstance(error, str) and error.startswith("Forbidden")
+
+
+def _without_nulls(value):
+    if isinstance(value, dict):
+        return dict((k, _without_nulls(v)) for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _snapshot_params(path):
+    """The collection params (vectors, shard_number, ...) a snapshot file holds, or None when they cannot be read.
+    Qdrant's archive is a tar with the collection's config.json (CollectionConfigInternal, read back by
+    recover.rs after unpacking); the test stand-in's archive is one JSON document."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            for member in tar:
+                if member.isfile() and member.name.lstrip("./") == "config.json":
+                    doc = json.load(tar.extractfile(member))
+                    return doc.get("params") if isinstance(doc, dict) else None
+        return None
+    except (tarfile.TarError, ValueError, EOFError):
+        pass
+    try:
+        with open(path, "rb") as f:
+            if f.read(1) != b"{":
+                return None
+            f.seek(0)
+            doc = json.load(f)
+    except (IOError, OSError, ValueError):
+        return None
+    return doc.get("params") if isinstance(doc, dict) and doc.get("format") == "qdrant-standin-snapshot" else None
 
 
 def _sha256_file(path):
@@ -365,7 +414,7 @@ class _Bytes:
 
 class Snapshotter:
     def __init__(self, client, api_key, path, check_mode=False, force=False, delete_remote=True,
-                 priority="snapshot", snapshot_timeout=600.0, peer_finder=None):
+                 priority="snapshot", snapshot_timeout=600.0, peer_finder=None, settle_timeout=120.0):
         self.client = client
         self.peer_finder = peer_finder  # callable -> [(label, client)] of every peer in ordinal order, or None
         self.peers = None  # cluster mode: [(label, client)], set by detect_cluster
@@ -376,7 +425,10 @@ class Snapshotter:
         self.delete_remote = delete_remote
         self.priority = priority
         self.snapshot_timeout = snapshot_timeout
+        self.settle_timeout = settle_timeout
         self.results = []
+        self.not_verified = []  # what could not be checked (RV(not_verified))
+        self.warnings = []
 
     # -- plumbing
     def _get_ok(self, method, path, what, body=None, timeout=None, client=None):
@@ -395,15 +447,45 @@ class Snapshotter:
     def detect_cluster(self):
         """Cluster mode with more than one peer: a collection snapshot holds only the shards local to the peer that
         answers (Qdrant v1.19.0 lib/collection/src/collection/snapshots.rs create_snapshot), so every peer is
-        snapshotted on its own, as Qdrant's documentation asks. Finds the peers (self.peers) or refuses."""
-        resp = self.client.request("GET", "/cluster", credential=self.api_key)
-        if resp.status != 200:
-            return  # a credential without global read; the snapshot requests will say what is wrong
-        try:
-            result = resp.json().get("result") or {}
-        except (QdrantError, AttributeError):
-            return
-        peers = result.get("peers") if isinstance(result, dict) else None
+        snapshotted on its own, as Qdrant's documentation asks. Finds the peers (self.peers) or refuses.
+
+        GET /cluster must be read: an answer that is not Qdrant's (a proxy's 502, a restarting peer behind the
+        Service, a connection error) is asked again once and then fails, because treating a cluster as one node
+        would record one peer's shards as a complete backup. Only Qdrant's own 403 (the key may not read the
+        cluster status) lets the module go on as a single node, and the result says so (RV(not_verified))."""
+        problem = None
+        for attempt in range(CLUSTER_ATTEMPTS):
+            if attempt:
+                time.sleep(CLUSTER_RETRY_DELAY)
+            try:
+                resp = self.client.request("GET", "/cluster", credential=self.api_key)
+            except QdrantError as e:
+                problem = str(e)
+                continue
+            if resp.status == 403 and _qdrant_refusal(resp):
+                self.not_verified.append(
+                    "cluster mode: GET /cluster answered Qdrant's own %s, so this key cannot read the cluster status "
+                    "and the module could not check whether Qdrant runs as a cluster. It went on as for a single node: "
+                    "if Qdrant is a cluster, each snapshot holds only the shards of the peer that answered" % _answer(resp))
+                return
+            if resp.status != 200:
+                problem = "GET /cluster answered %s" % _answer(resp)
+                continue
+            try:
+                result = resp.json().get("result")
+            except (QdrantError, AttributeError):
+                result = None
+            if not isinstance(result, dict) or result.get("status") not in ("enabled", "disabled"):
+                problem = "GET /cluster: not Qdrant's answer: %s" % resp.describe()
+                continue
+            break
+        else:
+            raise SnapshotError(
+                "%s (asked %d times): without the cluster status the module cannot tell a cluster (one snapshot per "
+                "peer) from a single node, and a backup of one peer's shards would pass as complete; nothing was done. "
+                "Check the address (a proxy or Service in front of a restarting peer) and try again"
+                % (problem, CLUSTER_ATTEMPTS))
+        peers = result.get("peers")
         if result.get("status") != "enabled" or not isinstance(peers, dict) or len(peers) < 2:
             return
         if self.peer_finder is None:
@@ -591,6 +673,40 @@ class Snapshotter:
         return desc
 
     # -- restore
+    def collection_params(self, name):
+        """config.params of a collection, or None when it does not exist."""
+        resp = self.client.request("GET", self._coll(name), credential=self.api_key)
+        if resp.status == 404:
+            return None
+        if resp.status != 200:
+            raise SnapshotError("GET collection %s: Qdrant answered %s" % (name, _answer(resp)))
+        return ((resp.json().get("result") or {}).get("config") or {}).get("params") or {}
+
+    def _targets(self, count):
+        """Where each of ``count`` snapshot files goes: file i to peer i modulo the peers (a recovering peer
+        installs every shard the snapshot has data for, recover.rs), or all to the single node."""
+        if self.peers:
+            return [self.peers[i % len(self.peers)] for i in range(count)]
+        return [(self.client.display_url, self.client)] * count
+
+    def _compatible(self, name, file_path):
+        """Refuse before any upload what Qdrant would answer with a 400 after the upload: an existing collection
+        with other vectors or another shard_number than the snapshot's (recover.rs, "Snapshot is not compatible
+        with existing collection")."""
+        current = self.collection_params(name)
+        wanted = _snapshot_params(file_path)
+        if current is None or wanted is None:
+            return
+        for key, default in (("vectors", None), ("shard_number", 1)):
+            have, got = _without_nulls(current.get(key, default)), _without_nulls(wanted.get(key, default))
+            if have != got:
+                raise SnapshotError(
+                    "collection %s exists with %s %s but snapshot %s has %s %s: Qdrant refuses to recover a snapshot "
+                    "whose vectors or shard_number differ from the existing collection's (HTTP 400 \"Snapshot is not "
+                    "compatible with existing collection\"); nothing was restored. Restore into another instance, or "
+                    "back the collection up and delete it first" % (
+                        name, key, json.dumps(have, sort_keys=True), file_path, key, json.dumps(got, sort_keys=True)))
+
     def restore(self, names):
         if not os.path.isdir(self.path):
             raise SnapshotError("path %s is not a directory" % self.path)
@@ -601,22 +717,18 @@ class Snapshotter:
         if missing:
             raise SnapshotError("not in %s: %s (it has: %s)" % (
                 os.path.join(self.path, MANIFEST), ", ".join(missing), ", ".join(sorted(manifest["collections"])) or "none"))
-        for name in names:  # the right kind of instance, and every file verified, before anything is uploaded
+        plans = []
+        for name in names:  # the right kind of instance, every file verified and compatible, before any upload
             entry = manifest["collections"][name]
-            files = [(self._file(name), entry.get("checksum"))]
             if isinstance(entry.get("peers"), list):
-                if not self.peers or len(self.peers) != len(entry["peers"]):
+                if not self.peers:
                     raise SnapshotError(
                         "collection %s was backed up from a cluster of %d peers (one snapshot per peer), but the target "
-                        "%s: each peer's snapshot must go to the peer at the same place in a cluster of as many peers; "
-                        "nothing was restored" % (name, len(entry["peers"]), "has %d peers" % len(self.peers)
-                                                  if self.peers else "is not a cluster"))
+                        "is not a cluster: qdrant_snapshot restores a cluster backup into a cluster only; nothing was "
+                        "restored" % (name, len(entry["peers"])))
                 files = [(self._peer_file(name, i), p.get("checksum")) for i, p in enumerate(entry["peers"])]
-            elif self.peers:
-                raise SnapshotError(
-                    "collection %s was backed up from a single Qdrant, but the target runs in cluster mode with %d "
-                    "peers: a collection snapshot recovered on one peer keeps only the shards that peer holds; restore "
-                    "it into a single-node Qdrant; nothing was restored" % (name, len(self.peers)))
+            else:
+                files = [(self._file(name), entry.get("checksum"))]
             for file_path, checksum in files:
                 if not os.path.isfile(file_path):
                     raise SnapshotError("snapshot file %s is missing" % file_path)
@@ -624,71 +736,130 @@ class Snapshotter:
                 if actual != checksum:
                     raise SnapshotError("snapshot file %s has sha256 %s but the manifest records %s: checksum "
                                         "mismatch, nothing was restored" % (file_path, actual, checksum))
-        for name in names:
-            entry = manifest["collections"][name]
-            if self.peers:
-                self.results.append(self._restore_peers(name, entry))
-                continue
-            item = dict(name=name, file=self._file(name), snapshot=entry.get("snapshot"), checksum=entry["checksum"],
-                        size=entry.get("size"), points=entry.get("points"))
-            current, _count = self.fingerprint(name)
-            if current is not None and current == entry.get("fingerprint") and not self.force:
-                item["action"] = "unchanged"
-            elif self.check_mode:
-                item["action"] = "would_restore"
-            else:
-                self._upload(name, entry)
-                after, count = self.fingerprint(name)
-                item.update(action="restored", verified=after == entry.get("fingerprint"), points=count)
-            self.results.append(item)
+            self._compatible(name, files[0][0])
+            plans.append((name, entry, files))
+        pre_restore = os.path.join(self.path, time.strftime(PRE_RESTORE_DIR, time.gmtime()))
+        for name, entry, files in plans:
+            self.results.append(self._restore_one(name, entry, files, pre_restore))
         return self.results
 
-    def _restore_peers(self, name, entry):
-        """Cluster mode: each peer's snapshot uploaded to the peer at the same place, then the whole collection read
-        back through the cluster; a difference (the target places shards on other peers) fails."""
-        item = dict(name=name, file=None, snapshot=None, checksum=None, points=entry.get("points"),
-                    size=sum(p.get("size") or 0 for p in entry["peers"]),
-                    peers=[dict(p, file=self._peer_file(name, i)) for i, p in enumerate(entry["peers"])])
-        current, _count = self.fingerprint(name)
+    def _restore_one(self, name, entry, files, pre_restore):
+        if isinstance(entry.get("peers"), list):
+            item = dict(name=name, file=None, snapshot=None, checksum=None, points=entry.get("points"),
+                        size=sum(p.get("size") or 0 for p in entry["peers"]),
+                        peers=[dict(p, file=self._peer_file(name, i)) for i, p in enumerate(entry["peers"])])
+        else:
+            item = dict(name=name, file=self._file(name), snapshot=entry.get("snapshot"), checksum=entry["checksum"],
+                        size=entry.get("size"), points=entry.get("points"))
+        current, current_count = self.fingerprint(name)
         if current is not None and current == entry.get("fingerprint") and not self.force:
             item["action"] = "unchanged"
             return item
         if self.check_mode:
             item["action"] = "would_restore"
             return item
-        for i, (label, client) in enumerate(self.peers):
-            self._upload(name, entry, client=client, file_path=self._peer_file(name, i),
-                         checksum=entry["peers"][i]["checksum"], where=" on peer %s" % label)
-        after, count = self.fingerprint(name)
-        item.update(action="restored", verified=after == entry.get("fingerprint"), points=count)
-        self.results.append(item)
-        if not item["verified"]:
-            raise SnapshotError(
-                "collection %s was restored on every peer, but the data read back differs from the backup (%d points "
-                "read, %s backed up): the target cluster places the collection's shards on other peers than the source "
-                "did, and a peer recovering a snapshot skips the shards it does not hold. Restore into a cluster whose "
-                "peers hold the same shards (e.g. a fresh cluster of as many peers, restored in the same order)"
-                % (name, count, entry.get("points")))
-        self.results.pop()
+        saved = None
+        if current is not None:  # Qdrant's recovery is not atomic: keep a way back first
+            saved = self._save_pre_restore(name, pre_restore)
+            item["pre_restore"] = pre_restore
+        try:
+            self._upload_all(name, files)
+            count = self._verify(name, entry.get("fingerprint"), entry.get("points"), "the backup")
+        except (SnapshotError, QdrantError) as e:
+            self.results.append(dict(item, action="failed"))
+            raise SnapshotError(self._put_back(name, e, saved, current, current_count, pre_restore))
+        item.update(action="restored", verified=True, points=count)
         return item
 
-    def _upload(self, name, entry, client=None, file_path=None, checksum=None, where=""):
-        client = client or self.client
-        file_path = file_path or self._file(name)
-        query = urlencode([("wait", "true"), ("priority", self.priority), ("checksum", checksum or entry["checksum"])])
+    def _save_pre_restore(self, name, pre_restore):
+        """Snapshot the collection about to be replaced into ``pre_restore`` (a qdrant_snapshot directory of its own,
+        with its manifest, which state=restore accepts). Returns [(file, checksum)]."""
+        saver = Snapshotter(self.client, self.api_key, pre_restore, force=True, delete_remote=True,
+                            snapshot_timeout=self.snapshot_timeout)
+        saver.peers = self.peers
+        saver.backup([name])
+        entry = saver.read_manifest(required=True)["collections"][name]
+        if isinstance(entry.get("peers"), list):
+            return [(saver._peer_file(name, i), p["checksum"]) for i, p in enumerate(entry["peers"])]
+        return [(saver._file(name), entry["checksum"])]
+
+    def _put_back(self, name, error, saved, fingerprint, count, pre_restore):
+        """The message of a failed restore, after putting the collection's saved data back where there is one."""
+        msg = "restore of collection %s failed: %s" % (name, error)
+        if saved is None:
+            return (msg + ". The collection did not exist before this restore; what Qdrant created of it may be "
+                    "incomplete: delete it or restore again")
+        try:
+            self._upload_all(name, saved)
+            self._verify(name, fingerprint, count, "its pre-restore state")
+        except (SnapshotError, QdrantError) as e:
+            return (msg + ". Putting the collection's previous data back FAILED too (%s); that data is saved in %s: "
+                    "restore it with state=restore path=%s collections=[%s]" % (e, pre_restore, pre_restore, name))
+        return (msg + ". The collection was put back from the snapshot saved before the restore (%s, verified: "
+                "%d points, the data it held before); nothing of the backup was kept" % (pre_restore, count))
+
+    def _upload_all(self, name, files):
+        """Upload each file to its peer (or the single node), then delete the uploaded files: Qdrant keeps an
+        uploaded snapshot in the collection's snapshots directory after the recovery (snapshot_api.rs
+        do_save_uploaded_snapshot)."""
+        uploaded = []
+        try:
+            for (file_path, checksum), (label, client) in zip(files, self._targets(len(files))):
+                uploaded.append((label, client, os.path.basename(file_path)))
+                self._upload(name, file_path, checksum, client,
+                             where=" on peer %s" % label if self.peers else "")
+        finally:
+            for label, client, upload in uploaded:
+                try:
+                    resp = client.request("DELETE", "%s/snapshots/%s?wait=true" % (self._coll(name), quote(upload, safe="")),
+                                          credential=self.api_key)
+                    if resp.status not in (200, 404):
+                        raise SnapshotError(_answer(resp))
+                except (SnapshotError, QdrantError) as e:
+                    self.warnings.append("the uploaded snapshot %s of collection %s stays in the snapshots directory of "
+                                         "%s: deleting it failed: %s" % (upload, name, label, e))
+
+    def _verify(self, name, fingerprint, points, what):
+        """Read the collection back until it equals ``fingerprint``. In cluster mode the recovery's replica changes
+        are Raft proposals applied asynchronously (lib/storage/src/content_manager/toc/snapshots.rs), so it is
+        polled until settle_timeout; a single node applies them before it answers, one read suffices."""
+        deadline = time.monotonic() + (self.settle_timeout if self.peers else 0)
+        while True:
+            try:
+                after, count = self.fingerprint(name)
+                problem = None
+            except (SnapshotError, QdrantError) as e:
+                after, count, problem = None, 0, str(e)
+            if after == fingerprint:
+                return count
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(SETTLE_POLL)
+        waited = " after waiting %s s for the replicas to settle" % _num(self.settle_timeout) if self.peers else ""
+        if problem:
+            raise SnapshotError("the collection could not be read back%s: %s" % (waited, problem))
+        raise SnapshotError("the data read back differs from %s (%d points read, %s expected)%s" % (
+            what, count, points, waited))
+
+    def _upload(self, name, file_path, checksum, client, where=""):
+        query = urlencode([("wait", "true"), ("priority", self.priority), ("checksum", checksum)])
         with open(file_path, "rb") as f:
             body = _MultipartFile("snapshot", os.path.basename(file_path), f, os.path.getsize(file_path))
             resp = client.request("POST", self._coll(name) + "/snapshots/upload?" + query, credential=self.api_key,
                                   data=body, content_type=body.content_type, content_length=body.length,
                                   timeout=self.snapshot_timeout)
         if resp.status != 200:
-            raise SnapshotError("restore %s from %s%s: Qdrant answered %s" % (name, file_path, where, _answer(resp)))
+            raise SnapshotError("upload of %s%s: Qdrant answered %s" % (file_path, where, _answer(resp)))
         try:
             ok = resp.json().get("result") is True
         except (QdrantError, AttributeError):
             ok = False
         if not ok:
-            raise SnapshotError("restore %s from %s: Qdrant did not confirm: %s" % (name, file_path, resp.describe()))
+            raise SnapshotError("upload of %s%s: Qdrant did not confirm: %s" % (file_path, where, resp.describe()))
+
+
+def _num(value):
+    return ("%d" % value) if float(value).is_integer() else ("%s" % value)
 
 
 def main():
@@ -701,6 +872,7 @@ def main():
             delete_remote=dict(type="bool", default=True),
             priority=dict(type="str", default="snapshot", choices=["snapshot", "replica", "no_sync"]),
             snapshot_timeout=dict(type="float", default=600.0),
+            settle_timeout=dict(type="float", default=120.0),
             per_shard=dict(type="bool", default=False),
             peer_urls=dict(type="list", elements="str"),
             allow_plain_http=dict(type="bool", default=False),
@@ -709,7 +881,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    result = dict(changed=False, path=params["path"], url=None, collections=[])
+    result = dict(changed=False, path=params["path"], url=None, collections=[], not_verified=[])
 
     if params["per_shard"]:
         module.fail_json(msg="per_shard: shard snapshots (/collections/{name}/shards/{shard}/snapshots) are not "
@@ -717,8 +889,9 @@ def main():
                              "(kubernetes_proxy or peer_urls), the way Qdrant's documentation describes", **result)
     if not params["api_key"]:
         module.fail_json(msg="api_key must not be empty", **result)
-    if params["timeout"] <= 0 or params["snapshot_timeout"] <= 0:
-        module.fail_json(msg="timeout and snapshot_timeout must be positive numbers of seconds", **result)
+    if params["timeout"] <= 0 or params["snapshot_timeout"] <= 0 or params["settle_timeout"] < 0:
+        module.fail_json(msg="timeout and snapshot_timeout must be positive numbers of seconds, settle_timeout zero "
+                             "or more", **result)
     names = params["collections"]
     if names is not None:
         bad = [n for n in names if not n or n in (".", "..") or BAD_NAME_CHARS & set(n)]
@@ -765,7 +938,8 @@ def main():
 
     snap = Snapshotter(client, params["api_key"], params["path"], check_mode=module.check_mode,
                        force=params["force"], delete_remote=params["delete_remote"], priority=params["priority"],
-                       snapshot_timeout=params["snapshot_timeout"], peer_finder=peer_finder)
+                       snapshot_timeout=params["snapshot_timeout"], peer_finder=peer_finder,
+                       settle_timeout=params["settle_timeout"])
     try:
         snap.detect_cluster()
         if params["state"] == "backup":
@@ -773,11 +947,15 @@ def main():
         else:
             snap.restore(names)
     except (SnapshotError, QdrantError, IOError, OSError) as e:
-        result.update(collections=snap.results, changed=any(i["action"] in ("snapshotted", "restored")
-                                                            for i in snap.results))
+        for warning in snap.warnings:
+            module.warn(warning)
+        result.update(collections=snap.results, not_verified=snap.not_verified,
+                      changed=any(i["action"] in ("snapshotted", "restored", "failed") for i in snap.results))
         module.fail_json(msg="%s %s at %s failed after %d collection(s) done: %s" % (
             params["state"], params["path"], client.display_url, len(snap.results), e), **result)
-    result.update(collections=snap.results,
+    for warning in snap.warnings + snap.not_verified:
+        module.warn(warning)
+    result.update(collections=snap.results, not_verified=snap.not_verified,
                   changed=any(i["action"] != "unchanged" for i in snap.results))
     module.exit_json(**result)
 

@@ -137,6 +137,9 @@ def test_restore_into_a_second_instance(run_module, source, target, tmp_path):
     assert target.points("products") == source.points("products")
     assert target.points("faq")["7"] == {"q": "how"}
     assert target._state.restores == [("faq", "snapshot"), ("products", "snapshot")]
+    # Qdrant keeps an uploaded file in the collection's snapshots directory; the module deletes it
+    assert target._state.snapshots == {"faq": {}, "products": {}}
+    assert not [d for d in os.listdir(tmp_path) if d.startswith("pre-restore-")]  # nothing existed to save
     # again: the target already holds that data
     failed, result = run_module(qdrant_snapshot.main, restore)
     assert not failed and result["changed"] is False
@@ -197,8 +200,10 @@ def test_read_only_key_is_refused_with_qdrants_403(run_module, source, tmp_path)
     failed, result = run_module(qdrant_snapshot.main, args(source, tmp_path / "x", key=RO_KEY, state="restore",
                                                            force=True))
     assert failed
-    assert "restore faq from" in result["msg"] and "HTTP 403 'Forbidden: Global manage access is required'" \
+    # the collection exists, so it is saved first: the read-only key is refused there, before anything changed
+    assert "create snapshot of faq: Qdrant answered HTTP 403 'Forbidden: Global manage access is required'" \
         in result["msg"]
+    assert source._state.restores == []
 
 
 def test_wrong_key_reports_qdrants_401(run_module, source, tmp_path):
@@ -237,3 +242,141 @@ def test_plain_http_to_a_remote_host_is_refused(run_module, tmp_path):
 def test_bad_collection_names_are_refused(run_module, source, tmp_path):
     failed, result = run_module(qdrant_snapshot.main, args(source, tmp_path, collections=["../etc"]))
     assert failed and "not valid Qdrant collection names: '../etc'" in result["msg"]
+
+
+# --- issue 20, point 3: a restore over an existing collection keeps a way back; a restore that lies fails ----------
+
+def _backup_then_change(run_module, source, tmp_path):
+    assert not run_module(qdrant_snapshot.main, args(source, tmp_path, collections=["faq"]))[0]
+    source.upsert("faq", [{"id": 99, "vector": [1.0, 1.0], "payload": {"q": "added after the backup"}}])
+    return dict(source.points("faq"))
+
+
+def test_restore_over_an_existing_collection_saves_it_first(run_module, source, tmp_path):
+    _backup_then_change(run_module, source, tmp_path)
+    failed, result = run_module(qdrant_snapshot.main, args(source, tmp_path, state="restore"))
+    assert not failed, result.get("msg")
+    item = by_name(result)["faq"]
+    assert item["action"] == "restored" and item["verified"] is True
+    saved = item["pre_restore"]
+    assert os.path.dirname(saved) == str(tmp_path) and os.path.basename(saved).startswith("pre-restore-")
+    pre = json.loads(open(os.path.join(saved, "manifest.json")).read())["collections"]["faq"]
+    assert pre["points"] == 3  # the collection as it was, with point 99
+    assert "99" not in source.points("faq")
+    assert source._state.snapshots["faq"] == {}  # the pre-restore snapshot and the uploaded file are deleted
+
+
+def test_a_failed_recovery_puts_the_collection_back_and_says_so(run_module, source, tmp_path):
+    """recover.rs clears the local shard before loading the snapshot; a load that fails leaves it empty."""
+    before = _backup_then_change(run_module, source, tmp_path)
+    source.config.recovery_load_failures = 1
+    failed, result = run_module(qdrant_snapshot.main, args(source, tmp_path, state="restore"))
+    assert failed
+    assert "restore of collection faq failed: upload of" in result["msg"] and "HTTP 500" in result["msg"]
+    assert "The collection was put back from the snapshot saved before the restore" in result["msg"]
+    assert "verified: 3 points" in result["msg"]
+    assert source.points("faq") == before
+    assert result["changed"] is True and result["collections"][0]["action"] == "failed"
+    assert source._state.snapshots["faq"] == {}
+
+
+def test_a_restore_whose_data_differs_from_the_backup_fails(run_module, source, tmp_path):
+    """Was `verified: false` with rc 0: a lossy restore passed as a success."""
+    before = _backup_then_change(run_module, source, tmp_path)
+    source.config.lossy_recoveries = 1
+    failed, result = run_module(qdrant_snapshot.main, args(source, tmp_path, state="restore"))
+    assert failed
+    assert "the data read back differs from the backup (1 points read, 2 expected)" in result["msg"]
+    assert "put back" in result["msg"] and source.points("faq") == before
+
+
+def test_a_lossy_restore_into_a_new_collection_fails_too(run_module, source, target, tmp_path):
+    assert not run_module(qdrant_snapshot.main, args(source, tmp_path, collections=["faq"]))[0]
+    target.config.lossy_recoveries = 1
+    failed, result = run_module(qdrant_snapshot.main, args(target, tmp_path, key=TARGET_KEY, state="restore"))
+    assert failed and "differs from the backup" in result["msg"]
+    assert "did not exist before this restore" in result["msg"]
+
+
+def test_an_incompatible_snapshot_is_refused_before_upload(run_module, source, target, tmp_path):
+    """recover.rs answers 400 for other vectors or shard_number only after the upload; refused up front here."""
+    assert not run_module(qdrant_snapshot.main, args(source, tmp_path))[0]
+    target.add_collection("products", params={"vectors": {"size": 3, "distance": "Dot"}})
+    failed, result = run_module(qdrant_snapshot.main, args(target, tmp_path, key=TARGET_KEY, state="restore"))
+    assert failed
+    assert 'collection products exists with vectors {"distance": "Dot", "size": 3} but snapshot' in result["msg"]
+    assert '"Snapshot is not compatible with existing collection"' in result["msg"]
+    assert "nothing was restored" in result["msg"]
+    assert target._state.restores == [] and target.collections == ["products"]
+    target.add_collection("faq", params={"vectors": {"size": 2, "distance": "Cosine"}, "shard_number": 2})
+    failed, result = run_module(qdrant_snapshot.main, args(target, tmp_path, key=TARGET_KEY, state="restore",
+                                                           collections=["faq"]))
+    assert failed and "collection faq exists with shard_number 2 but snapshot" in result["msg"]
+    assert target._state.restores == []
+
+
+def test_qdrants_own_400_on_an_incompatible_snapshot(standin_factory, run_module, source, tmp_path, monkeypatch):
+    """Where the module cannot read the snapshot's config, Qdrant's 400 comes back and nothing was changed."""
+    assert not run_module(qdrant_snapshot.main, args(source, tmp_path, collections=["faq"]))[0]
+    target = standin_factory(api_key=TARGET_KEY)
+    target.add_collection("faq", params={"vectors": {"size": 3, "distance": "Dot"}})
+    monkeypatch.setattr(qdrant_snapshot, "_snapshot_params", lambda path: None)
+    failed, result = run_module(qdrant_snapshot.main, args(target, tmp_path, key=TARGET_KEY, state="restore"))
+    assert failed and "HTTP 400 \"Bad request: Snapshot is not compatible with existing collection" in result["msg"]
+    assert "put back" in result["msg"]
+
+
+# --- issue 20, point 4: GET /cluster that cannot be read ------------------------------------------------------------
+
+def test_cluster_status_behind_a_502_fails_the_backup_after_a_retry(run_module, standin_factory, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.setattr(qdrant_snapshot, "CLUSTER_RETRY_DELAY", 0.01)
+    s = standin_factory(api_key=KEY, cluster_status_error=502)
+    s.upsert("faq", POINTS["faq"])
+    failed, result = run_module(qdrant_snapshot.main, args(s, tmp_path))
+    assert failed
+    assert "GET /cluster answered HTTP 502" in result["msg"] and "(asked 2 times)" in result["msg"]
+    assert "cannot tell a cluster (one snapshot per peer) from a single node" in result["msg"]
+    assert creates(s) == [] and [r for r in s.requests if r[1] == "/cluster"] == [("GET", "/cluster", 502)] * 2
+    # one bad answer: the second attempt reads it and the backup goes on
+    s2 = standin_factory(api_key=KEY, cluster_status_error=502, cluster_status_errors=1)
+    s2.upsert("faq", POINTS["faq"])
+    failed, result = run_module(qdrant_snapshot.main, args(s2, tmp_path / "b"))
+    assert not failed, result.get("msg")
+    assert result["not_verified"] == []
+
+
+def test_cluster_status_connection_error_fails_the_backup(run_module, source, tmp_path, monkeypatch):
+    monkeypatch.setattr(qdrant_snapshot, "CLUSTER_RETRY_DELAY", 0.01)
+    real = qdrant_snapshot.QdrantClient.request
+
+    def request(self, method, path, *a, **kw):
+        if path == "/cluster":
+            raise qdrant_snapshot.QdrantError("GET %s/cluster: cannot connect: Connection refused" % self.display_url)
+        return real(self, method, path, *a, **kw)
+    monkeypatch.setattr(qdrant_snapshot.QdrantClient, "request", request)
+    failed, result = run_module(qdrant_snapshot.main, args(source, tmp_path))
+    assert failed and "cannot connect: Connection refused (asked 2 times)" in result["msg"]
+    assert creates(source) == []
+
+
+def test_a_proxys_403_on_cluster_status_fails(run_module, standin_factory, tmp_path, monkeypatch):
+    monkeypatch.setattr(qdrant_snapshot, "CLUSTER_RETRY_DELAY", 0.01)
+    s = standin_factory(api_key=KEY, cluster_status_error=403)
+    s.upsert("faq", POINTS["faq"])
+    failed, result = run_module(qdrant_snapshot.main, args(s, tmp_path))
+    assert failed and "GET /cluster answered HTTP 403" in result["msg"] and creates(s) == []
+
+
+def test_a_key_qdrant_refuses_the_cluster_status_says_what_was_not_verified(run_module, standin_factory, tmp_path):
+    from qdrant_standin.server import mint_jwt
+    s = standin_factory(api_key=KEY, jwt_rbac=True)
+    s.upsert("faq", POINTS["faq"])
+    token = mint_jwt(KEY, {"access": [{"collection": "faq", "access": "rw"}]})
+    failed, result = run_module(qdrant_snapshot.main, args(s, tmp_path, key=token, collections=["faq"]))
+    assert not failed, result.get("msg")
+    assert by_name(result)["faq"]["action"] == "snapshotted"
+    assert len(result["not_verified"]) == 1
+    assert "GET /cluster answered Qdrant's own HTTP 403 'Forbidden: Global access is required'" \
+        in result["not_verified"][0]
+    assert "could not check whether Qdrant runs as a cluster" in result["not_verified"][0]
