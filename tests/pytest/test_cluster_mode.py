@@ -19,7 +19,7 @@ from test_roles_render import PLAYBOOK_BIN, ROOT, by_kind, load_dir, validate
 
 GOLDEN = Path(__file__).parent / "golden" / "qdrant_single_node"
 # The variables the golden files were rendered with: what the qdrant role wrote before distributed mode existed
-# (commit ecb5244), byte for byte.
+# (commit ecb5244), byte for byte, except that snapshot data moved to the data volume (issue 20, point 1).
 GOLDEN_VARS = {
     "default": {},
     "full": {"qdrant_read_only_api_key_enabled": True, "qdrant_jwt_rbac": True,

@@ -212,13 +212,16 @@ def test_pod_is_restricted_and_probed(default_render):
     assert c["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
     assert c["startupProbe"]["httpGet"]["path"] == "/livez"
     assert c["resources"]["requests"] and c["resources"]["limits"]["memory"]
-    # Everything Qdrant writes is on a volume: the data PVC, and emptyDirs for snapshots, init marker, temp.
+    # Everything Qdrant writes is on a volume: the data PVC (data, snapshots and their temporary files), and
+    # emptyDirs for the init marker and /tmp.
     mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
     vols = {v["name"]: v for v in pod["volumes"]}
-    for path in ("/qdrant/snapshots", "/qdrant/init", "/tmp"):
+    for path in ("/qdrant/init", "/tmp"):
         assert "emptyDir" in vols[mounts[path]], path
+    assert "persistentVolumeClaim" in vols[mounts["/qdrant/storage"]]
     env = {e["name"]: e.get("value") for e in c["env"]}
-    assert env["QDRANT__STORAGE__TEMP_PATH"] == "/tmp"
+    assert env["QDRANT__STORAGE__SNAPSHOTS_PATH"] == "/qdrant/storage/snapshots"
+    assert "QDRANT__STORAGE__TEMP_PATH" not in env
     assert env["QDRANT_INIT_FILE_PATH"].startswith("/qdrant/init/")
     ns = by_kind(objs, "Namespace")
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"

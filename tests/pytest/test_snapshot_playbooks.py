@@ -50,3 +50,34 @@ def test_backup_without_a_directory_fails_naming_the_variable(make_local_cluster
     run = cluster.run(playbook="playbooks/backup.yml")
     assert run.rc != 0
     assert "Set qdrant_snapshot_dir" in run.output
+
+
+def _backing_volume(pod, container, path):
+    """The volume under ``path`` in the container: the mount with the longest mountPath that contains it."""
+    mounts = [m for m in container["volumeMounts"] if path == m["mountPath"] or path.startswith(m["mountPath"] + "/")]
+    mount = max(mounts, key=lambda m: len(m["mountPath"]), default=None)
+    assert mount is not None, "%s is on the read-only root filesystem" % path
+    return dict((v["name"], v) for v in pod["volumes"])[mount["name"]]
+
+
+def test_every_path_qdrant_writes_snapshot_data_to_is_on_the_data_volume(make_local_cluster):
+    """Issue 20, point 1. Qdrant v1.19.0 writes snapshot data to: the snapshots directory (storage.snapshots_path,
+    default /qdrant/snapshots), the archive while it is made and the spooled uploads under TEMP_PATH if set, else
+    snapshots/tmp and snapshots/tmp/upload; the unpacked recovery under TEMP_PATH, else storage/tmp
+    (lib/storage/src/content_manager/toc/temp_directories.rs). A 2Gi emptyDir there got the pod evicted mid-way."""
+    cluster = make_local_cluster()
+    converge = cluster.run()
+    assert converge.rc == 0, converge.tail()
+    pod = cluster.get("apps/v1", "Deployment", "qdrant")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = dict((e["name"], e.get("value")) for e in container.get("env", []))
+    snapshots = env.get("QDRANT__STORAGE__SNAPSHOTS_PATH", "/qdrant/snapshots")
+    temp = env.get("QDRANT__STORAGE__TEMP_PATH")
+    paths = [snapshots] + ([temp + "/tmp", temp + "/tmp/upload"] if temp else
+                           [snapshots + "/tmp", snapshots + "/tmp/upload", "/qdrant/storage/tmp"])
+    data = _backing_volume(pod, container, "/qdrant/storage")
+    assert data["persistentVolumeClaim"]["claimName"] == "qdrant-storage"
+    for path in paths:
+        assert _backing_volume(pod, container, path) == data, path
+    again = cluster.run()
+    assert again.rc == 0 and again.recap["changed"] == 0, again.tail()
