@@ -684,7 +684,8 @@ class Snapshotter:
 
     def _targets(self, count):
         """Where each of ``count`` snapshot files goes: file i to peer i modulo the peers (a recovering peer
-        installs every shard the snapshot has data for, recover.rs), or all to the single node."""
+        installs every shard the snapshot has data for, recover.rs), or all to the single node (which holds every
+        shard of the collection and recovers those each snapshot has, one after the other)."""
         if self.peers:
             return [self.peers[i % len(self.peers)] for i in range(count)]
         return [(self.client.display_url, self.client)] * count
@@ -721,11 +722,6 @@ class Snapshotter:
         for name in names:  # the right kind of instance, every file verified and compatible, before any upload
             entry = manifest["collections"][name]
             if isinstance(entry.get("peers"), list):
-                if not self.peers:
-                    raise SnapshotError(
-                        "collection %s was backed up from a cluster of %d peers (one snapshot per peer), but the target "
-                        "is not a cluster: qdrant_snapshot restores a cluster backup into a cluster only; nothing was "
-                        "restored" % (name, len(entry["peers"])))
                 files = [(self._peer_file(name, i), p.get("checksum")) for i, p in enumerate(entry["peers"])]
             else:
                 files = [(self._file(name), entry.get("checksum"))]

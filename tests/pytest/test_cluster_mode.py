@@ -305,8 +305,7 @@ def test_one_to_three_is_refused_before_anything_is_applied_then_follows_the_ste
     assert "new, empty claims qdrant-storage-qdrant-0 .. qdrant-storage-qdrant-2" in out
     for step in ("ansible-playbook playbooks/backup.yml -e qdrant_snapshot_dir=",
                  "kubectl -n qdrant delete deployment qdrant --wait",
-                 "kubectl -n qdrant port-forward pod/qdrant-0 6333",
-                 "/collections/<collection>/snapshots/upload?priority=snapshot",
+                 "ansible-playbook playbooks/restore.yml -e qdrant_snapshot_dir=/path/to/backup",
                  "kubectl -n qdrant delete pvc qdrant-storage"):
         assert step in out, step
     # Refused in site.yml's first play: not even the Secret or the PVC was written to.

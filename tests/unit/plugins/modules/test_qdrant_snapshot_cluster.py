@@ -177,7 +177,7 @@ def test_cluster_without_peer_addresses_is_refused(run_module, source, tmp_path)
     assert creates(source) == []
 
 
-def test_single_node_and_cluster_backups_are_not_mixed(run_module, source, standin_factory, tmp_path):
+def test_single_node_and_cluster_backups_cross_over_as_qdrant_allows(run_module, source, standin_factory, tmp_path):
     single = standin_factory(api_key=KEY)
     single.upsert("faq", FAQ)
     assert not run_module(qdrant_snapshot.main, dict(url=single.url, api_key=KEY, path=str(tmp_path / "single"),
@@ -186,11 +186,13 @@ def test_single_node_and_cluster_backups_are_not_mixed(run_module, source, stand
     # the cluster's faq has 3 shards, the single node's 1: Qdrant would answer 400, refused before the upload
     assert failed and "collection faq exists with shard_number 3 but snapshot" in result["msg"]
     assert not run_module(qdrant_snapshot.main, args(source, tmp_path / "cluster"))[0]
-    failed, result = run_module(qdrant_snapshot.main, dict(url=single.url, api_key=KEY, path=str(tmp_path / "cluster"),
-                                                           state="restore"))
-    assert failed and "backed up from a cluster of 3 peers" in result["msg"] and "the target is not a cluster" \
-        in result["msg"]
     assert all(s._state.restores == [] for s in source + [single])
+    # a cluster backup into a single node: it holds every shard and recovers each peer's in turn (recover.rs)
+    failed, result = run_module(qdrant_snapshot.main, dict(url=single.url, api_key=KEY, path=str(tmp_path / "cluster"),
+                                                           state="restore", collections=["products"]))
+    assert not failed, result.get("msg")
+    assert result["collections"][0]["verified"] is True and single.points("products") == all_points(source, "products")
+    assert single._state.restores == [("products", "snapshot")] * 3 and single._state.snapshots["products"] == {}
 
 
 def test_per_shard_is_refused_naming_what_is_supported(run_module, source, tmp_path):
