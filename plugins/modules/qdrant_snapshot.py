@@ -32,29 +32,53 @@ description:
     C(POST /collections/{name}/points/scroll)) is stored in the manifest with each snapshot. A collection whose
     fingerprint equals the manifest's, and whose local file still has the recorded checksum, is reported
     C(unchanged). Reading every point costs a full scan of the collection; O(force=true) skips the comparison."
-  - "O(state=restore): for every collection in the manifest (or those in O(collections)) checks the local file
-    against the manifest checksum (a mismatch fails before anything is sent), then uploads it to
-    C(POST /collections/{name}/snapshots/upload?wait=true&priority=<priority>&checksum=<sha256>) as the
-    multipart field C(snapshot): Qdrant checks the checksum again, creates the collection if it is missing and
-    replaces its data. A target collection whose fingerprint already equals the manifest's is left
-    C(unchanged) (unless O(force=true)). After each upload the fingerprint is read again and reported as
-    RV(collections[].verified)."
+  - "O(state=restore): for every collection in the manifest (or those in O(collections)) checks the local files
+    against the manifest checksums (a mismatch fails before anything is sent) and, where the collection exists,
+    that the snapshot has the same vectors config and C(shard_number): Qdrant would refuse anything else with a 400
+    after the upload (v1.19.0 lib/storage/src/content_manager/snapshots/recover.rs), so it is refused before
+    anything is sent, naming both values. A target collection whose fingerprint already equals the manifest's is left
+    C(unchanged) (unless O(force=true))."
+  - "Qdrant's recovery over an existing collection is not atomic: the local shard is cleared before the snapshot's
+    data is loaded, and a failed load leaves it empty (lib/collection/src/shards/replica_set/snapshots.rs). So before
+    replacing an existing collection the module snapshots it to the controller, into
+    C(<path>/pre-restore-<UTC time>/) (a snapshot directory with its own manifest, usable with O(state=restore)),
+    reported as RV(collections[].pre_restore). Then it uploads the file(s) to
+    C(POST /collections/{name}/snapshots/upload?wait=true&priority=<priority>&checksum=<sha256>) (multipart field
+    C(snapshot)) and reads the whole collection back: it must equal the backup's fingerprint. If the upload fails
+    or the data read back differs, the saved snapshot is uploaded again and verified, and the module FAILS, saying
+    whether the collection was put back (or, if that failed too, where its saved data is). A collection that did not
+    exist is not saved; a failed restore of it fails saying it may be incomplete. The pre-restore directories stay
+    on the controller; delete them when they are no longer needed."
+  - "Qdrant keeps every uploaded file in the collection's snapshots directory after the recovery
+    (src/actix/api/snapshot_api.rs do_save_uploaded_snapshot); the module deletes each uploaded file afterwards
+    (C(DELETE /collections/{name}/snapshots/{file})), also after a failure, and warns if it cannot."
   - Progress is reported per collection in RV(collections). Keys never appear in the result or messages.
-  - "Cluster mode: the module asks C(GET /cluster) first. With more than one peer, a collection snapshot holds
-    only the shards local to the peer that answers (Qdrant v1.19.0 C(Collection::create_snapshot)), so, as
-    Qdrant's documentation asks, every peer is snapshotted on its own: through O(kubernetes_proxy) the pods the
-    Service's selector matches (sorted by name, e.g. C(qdrant-0) .. C(qdrant-N-1)), each through the API server's
-    pod proxy; over O(url) each of O(peer_urls), in peer order. Without them, or with another number of peers than
-    C(/cluster) reports, it fails before anything is done. Files are C(<collection>.peer-<i>.snapshot), each
-    checksum-verified; the manifest records them per peer with one fingerprint of the whole collection (read
-    through the cluster)."
-  - "Cluster restore: each peer's snapshot is uploaded to the peer at the same place (a recovering peer restores
-    only the shards it holds and skips the others, C(_do_recover_from_snapshot)), then the whole collection is read
-    back and compared with the manifest's fingerprint; a difference (a target cluster that places the shards on
-    other peers) fails, naming the collection, instead of reporting a silent partial restore. A target with another
-    number of peers, a single-node backup restored into a cluster and a cluster backup restored into a single node
-    are refused before anything is sent. Shard snapshots (C(/collections/{name}/shards/{shard}/snapshots)) are not
-    used; O(per_shard=true) fails saying so."
+  - "Cluster mode: the module asks C(GET /cluster) first. An answer that is not Qdrant's (a proxy's 502, a
+    restarting peer behind the Service, a connection error) is asked again once, then the module fails before
+    anything is done: taking a cluster for one node would record one peer's shards as a complete backup. Only
+    Qdrant's own 403 (a key that may not read the cluster status, e.g. a collection-scoped JWT) lets it go on as for
+    a single node, and then RV(not_verified) (and a warning) says that cluster mode was not checked."
+  - "With more than one peer, a collection snapshot holds only the shards local to the peer that answers (Qdrant
+    v1.19.0 C(Collection::create_snapshot)), so, as Qdrant's documentation asks, every peer is snapshotted on its
+    own: through O(kubernetes_proxy) the pods the Service's selector matches (sorted by name, e.g. C(qdrant-0) ..
+    C(qdrant-N-1)), each through the API server's pod proxy; over O(url) each of O(peer_urls), in peer order.
+    Without them, or with another number of peers than C(/cluster) reports, it fails before anything is done. Files
+    are C(<collection>.peer-<i>.snapshot), each checksum-verified; the manifest records them per peer with one
+    fingerprint of the whole collection (read through the cluster)."
+  - "Cluster restore follows Qdrant's recovery (recover.rs; docs concepts/snapshots.md \"Restore snapshot\"): a
+    peer recovering a snapshot installs every shard the snapshot has data for and re-registers it, and with
+    O(priority=snapshot) the other replicas of those shards are removed. Snapshot file i goes to peer i modulo the
+    number of peers, so a single-node backup goes to the first peer (which then holds all its shards; rebalance
+    later if needed), a cluster backup to a cluster of any size, and a cluster backup into a single node (which
+    holds every shard and recovers each peer's file in turn). In distributed mode the replica changes are Raft
+    proposals applied asynchronously (lib/storage/src/content_manager/toc/snapshots.rs), so the collection is read
+    back until it equals the backup, for at most O(settle_timeout) seconds; then it fails (and puts the saved
+    collection back, as above). Shard snapshots (C(/collections/{name}/shards/{shard}/snapshots)) are not used;
+    O(per_shard=true) fails saying so."
+  - "Where snapshots live on the server: the qdrant role puts them, their staging and uploads and the unpacked
+    recoveries on the data volume (C(/qdrant/storage/snapshots), C(/qdrant/storage/snapshots/tmp),
+    C(/qdrant/storage/tmp)), so a collection needs about its own size free there for a backup, and about twice
+    the snapshot's size for a restore (the upload and the unpacked copy), while the old data is still on disk."
   - It refuses an V(http://) O(url) to a host that is not a loopback address (the key would cross the network in
     clear text) unless O(allow_plain_http=true).
 
@@ -111,6 +135,14 @@ options:
         to the others.
     type: float
     default: 600
+  settle_timeout:
+    description:
+      - Cluster mode, O(state=restore) - seconds to keep reading a restored collection back until it equals the
+        backup, while Qdrant applies the recovery's replica changes through consensus. A single node is read once.
+      - V(0) reads once in cluster mode too.
+    type: float
+    default: 120
+    version_added: 0.1.0
   per_shard:
     description:
       - Shard snapshots (C(/collections/{name}/shards/{shard}/snapshots)). B(Not supported); V(true) fails with a
@@ -138,9 +170,10 @@ attributes:
   check_mode:
     support: full
     description:
-      - Reads what it needs (collections, fingerprints, local files and checksums) and reports for each
-        collection what would happen (C(would_snapshot), C(would_restore), C(unchanged)) without creating,
-        downloading, uploading or writing anything.
+      - Reads what it needs (cluster status, collections, fingerprints, local files and checksums, the snapshots'
+        compatibility with existing collections) and reports for each collection what would happen
+        (C(would_snapshot), C(would_restore), C(unchanged)) without creating, downloading, uploading or writing
+        anything (no pre-restore snapshot either).
   diff_mode:
     support: none
     description:
@@ -213,6 +246,14 @@ url:
   returned: always
   type: str
   sample: https://qdrant.example.com
+not_verified:
+  description:
+    - What the module could not check, in words. Today - that cluster mode could not be checked because Qdrant
+      refused this key C(GET /cluster) with its own 403 (the backup then went on as for a single node).
+  returned: always
+  type: list
+  elements: str
+  sample: []
 collections:
   description: One entry per collection, in the order handled.
   returned: always
@@ -226,6 +267,8 @@ collections:
     action:
       description:
         - V(snapshotted), V(restored), V(unchanged), or in check mode V(would_snapshot), V(would_restore).
+        - V(failed) for the collection whose restore failed (the module fails; the message says whether it was put
+          back).
       type: str
       sample: snapshotted
     file:
@@ -249,10 +292,19 @@ collections:
       type: int
       sample: 1200
     verified:
-      description: For V(restored), whether the restored collection's fingerprint equals the manifest's.
+      description:
+        - For V(restored), always V(true) - the restored collection's fingerprint equals the manifest's (a
+          difference fails the module).
       type: bool
       returned: when action is restored
       sample: true
+    pre_restore:
+      description:
+        - The directory on the controller holding the snapshot of the collection taken before it was replaced (a
+          snapshot directory with its own manifest.json).
+      type: str
+      returned: when an existing collection was restored over
+      sample: /srv/backups/qdrant/2026-12-01/pre-restore-20261207T195338Z
     peers:
       description:
         - Cluster mode, one entry per peer (then RV(collections[].file), RV(collections[].snapshot) and
@@ -428,6 +480,7 @@ class Snapshotter:
         self.settle_timeout = settle_timeout
         self.results = []
         self.not_verified = []  # what could not be checked (RV(not_verified))
+        self.data_fingerprints = {}  # name -> sha256 of the points only (see fingerprint)
         self.warnings = []
 
     # -- plumbing
@@ -506,7 +559,9 @@ class Snapshotter:
 
     def fingerprint(self, name):
         """(sha256, points) of a collection's config.params and every point (id, payload, vector) in id order;
-        (None, 0) when the collection does not exist."""
+        (None, 0) when the collection does not exist. The sha256 of the points alone (the data a restore must bring
+        back, whatever config the existing collection keeps) is left in self.data_fingerprints[name]."""
+        self.data_fingerprints.pop(name, None)
         resp = self.client.request("GET", self._coll(name), credential=self.api_key)
         if resp.status == 404:
             return None, 0
@@ -515,6 +570,7 @@ class Snapshotter:
         info = resp.json().get("result") or {}
         digest = hashlib.sha256()
         digest.update(json.dumps((info.get("config") or {}).get("params"), sort_keys=True).encode("utf-8"))
+        data = hashlib.sha256()
         offset, count, seen = None, 0, set()
         while True:
             body = {"limit": SCROLL_PAGE, "with_payload": True, "with_vector": True}
@@ -522,12 +578,14 @@ class Snapshotter:
                 body["offset"] = offset
             page = self._get_ok("POST", self._coll(name) + "/points/scroll", "scroll collection %s" % name, body=body)
             for point in page.get("points") or []:
-                digest.update(b"\n")
-                digest.update(json.dumps([point.get("id"), point.get("payload"), point.get("vector")],
-                                         sort_keys=True, separators=(",", ":")).encode("utf-8"))
+                line = b"\n" + json.dumps([point.get("id"), point.get("payload"), point.get("vector")],
+                                          sort_keys=True, separators=(",", ":")).encode("utf-8")
+                digest.update(line)
+                data.update(line)
                 count += 1
             offset = page.get("next_page_offset")
             if offset is None:
+                self.data_fingerprints[name] = data.hexdigest()
                 return digest.hexdigest(), count
             key = json.dumps(offset)
             if key in seen:
@@ -602,6 +660,7 @@ class Snapshotter:
                 manifest["collections"][name] = dict(
                     file=os.path.basename(self._file(name)), snapshot=desc["name"], checksum=desc["checksum"],
                     size=desc["size"], fingerprint=fingerprint, points=points,
+                    data_fingerprint=self.data_fingerprints.get(name),
                     creation_time=desc.get("creation_time"), source=self.client.display_url)
                 self.write_manifest(manifest)  # after each collection: progress survives a later failure
             self.results.append(item)
@@ -626,7 +685,8 @@ class Snapshotter:
             item.update(action="snapshotted")
             manifest["collections"][name] = dict(
                 peers=[dict(p, file=os.path.basename(p["file"])) for p in item["peers"]], cluster_peers=len(self.peers),
-                fingerprint=fingerprint, points=points, source=self.client.display_url)
+                fingerprint=fingerprint, points=points, source=self.client.display_url,
+                data_fingerprint=self.data_fingerprints.get(name))
             self.write_manifest(manifest)
         item["size"] = sum(p.get("size") or 0 for p in item["peers"]) if item["action"] != "would_snapshot" else None
         return item
@@ -760,7 +820,7 @@ class Snapshotter:
             item["pre_restore"] = pre_restore
         try:
             self._upload_all(name, files)
-            count = self._verify(name, entry.get("fingerprint"), entry.get("points"), "the backup")
+            count = self._verify(name, entry, "the backup")
         except (SnapshotError, QdrantError) as e:
             self.results.append(dict(item, action="failed"))
             raise SnapshotError(self._put_back(name, e, saved, current, current_count, pre_restore))
@@ -787,7 +847,7 @@ class Snapshotter:
                     "incomplete: delete it or restore again")
         try:
             self._upload_all(name, saved)
-            self._verify(name, fingerprint, count, "its pre-restore state")
+            self._verify(name, dict(fingerprint=fingerprint, points=count), "its pre-restore state")
         except (SnapshotError, QdrantError) as e:
             return (msg + ". Putting the collection's previous data back FAILED too (%s); that data is saved in %s: "
                     "restore it with state=restore path=%s collections=[%s]" % (e, pre_restore, pre_restore, name))
@@ -815,10 +875,13 @@ class Snapshotter:
                     self.warnings.append("the uploaded snapshot %s of collection %s stays in the snapshots directory of "
                                          "%s: deleting it failed: %s" % (upload, name, label, e))
 
-    def _verify(self, name, fingerprint, points, what):
-        """Read the collection back until it equals ``fingerprint``. In cluster mode the recovery's replica changes
-        are Raft proposals applied asynchronously (lib/storage/src/content_manager/toc/snapshots.rs), so it is
-        polled until settle_timeout; a single node applies them before it answers, one read suffices."""
+    def _verify(self, name, entry, what):
+        """Read the collection back until it equals ``entry``'s data_fingerprint (the points; an existing collection
+        keeps its own config apart from vectors and shard_number, recover.rs), or its fingerprint (manifests written
+        before data_fingerprint). In cluster mode the recovery's replica changes are Raft proposals applied
+        asynchronously (lib/storage/src/content_manager/toc/snapshots.rs), so it is polled until settle_timeout; a
+        single node applies them before it answers, one read suffices."""
+        points = entry.get("points")
         deadline = time.monotonic() + (self.settle_timeout if self.peers else 0)
         while True:
             try:
@@ -826,7 +889,11 @@ class Snapshotter:
                 problem = None
             except (SnapshotError, QdrantError) as e:
                 after, count, problem = None, 0, str(e)
-            if after == fingerprint:
+            if entry.get("data_fingerprint"):
+                after, fingerprint = self.data_fingerprints.get(name), entry["data_fingerprint"]
+            else:
+                fingerprint = entry.get("fingerprint")
+            if after is not None and after == fingerprint:
                 return count
             if time.monotonic() >= deadline:
                 break

@@ -380,3 +380,13 @@ def test_a_key_qdrant_refuses_the_cluster_status_says_what_was_not_verified(run_
     assert "GET /cluster answered Qdrant's own HTTP 403 'Forbidden: Global access is required'" \
         in result["not_verified"][0]
     assert "could not check whether Qdrant runs as a cluster" in result["not_verified"][0]
+
+
+def test_a_restore_over_a_collection_with_other_config_is_verified_on_the_data(run_module, source, target, tmp_path):
+    """recover.rs keeps the existing collection's config apart from vectors and shard_number: the data decides."""
+    assert not run_module(qdrant_snapshot.main, args(source, tmp_path, collections=["faq"]))[0]
+    target.add_collection("faq", params={"vectors": {"size": 2, "distance": "Cosine"}, "on_disk_payload": True})
+    target.upsert("faq", [{"id": 5, "vector": [0.5, 0.5], "payload": {"q": "old"}}])
+    failed, result = run_module(qdrant_snapshot.main, args(target, tmp_path, key=TARGET_KEY, state="restore"))
+    assert not failed, result.get("msg")
+    assert by_name(result)["faq"]["verified"] is True and target.points("faq") == source.points("faq")
