@@ -873,8 +873,8 @@ class _Handler(BaseHTTPRequestHandler):
             have = self.standin.effective_params(existing["params"])
             if params.get("vectors") != have.get("vectors"):
                 return self._error(400, "Bad request: Snapshot is not compatible with existing collection: Collection "
-                                        "vectors: {0} Snapshot Vectors: {1}".format(have.get("vectors"),
-                                                                                   params.get("vectors")))
+                                        "vectors: {0} Snapshot Vectors: {1}".format(
+                                            have.get("vectors"), params.get("vectors")))
             if params.get("shard_number") != have.get("shard_number"):
                 return self._error(400, "Bad request: Snapshot is not compatible with existing collection: Collection "
                                         "shard number: {0} Snapshot shard number: {1}".format(

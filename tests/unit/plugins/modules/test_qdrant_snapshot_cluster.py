@@ -134,8 +134,7 @@ def test_a_single_node_backup_restores_into_a_cluster(run_module, standin_factor
     assert all(not s._state.snapshots.get("products") for s in target)  # the uploaded file was deleted
 
 
-def test_verification_waits_for_the_replicas_to_settle_within_settle_timeout(run_module, source, standin_factory,
-                                                                              tmp_path):
+def test_verification_waits_for_the_replicas_to_settle(run_module, source, standin_factory, tmp_path):
     """The recovery's replica changes are Raft proposals applied asynchronously (toc/snapshots.rs)."""
     assert not run_module(qdrant_snapshot.main, args(source, tmp_path, collections=["faq"]))[0]
     slow = [standin_factory(api_key=KEY, cluster_mode=True, cluster_peers=3, replica_settle_seconds=1.5)
