@@ -44,6 +44,19 @@ def test_backup_then_restore_through_the_playbooks(make_local_cluster, tmp_path)
     assert "- 'faq: restored'\n    - 'products: unchanged'" in restore.output
     assert cluster.standin.points("faq") == {"1": {"q": "why"}, "2": {"q": "how"}}
 
+    # Issue 20, point 3: a restore whose data differs from the backup fails the play (it was `verified: false`
+    # with rc 0) and puts back the collection it replaced, saved first on the controller.
+    cluster.standin.upsert("faq", [{"id": 3, "vector": [1.0, 1.0], "payload": {"q": "after the backup"}}])
+    cluster.misconfigure(lossy_recoveries=1)
+    lossy = cluster.run("-e", "qdrant_snapshot_dir=%s" % dest, "-e", '{"qdrant_snapshot_collections": ["faq"]}',
+                        playbook="playbooks/restore.yml")
+    assert lossy.rc != 0 and lossy.recap["failed"] == 1, lossy.tail()
+    out = " ".join(lossy.output.split())
+    assert "the data read back differs from the backup (1 points read, 2 expected)" in out
+    assert "The collection was put back from the snapshot saved before the restore" in out
+    assert cluster.standin.points("faq")["3"] == {"q": "after the backup"}
+    assert [d for d in os.listdir(dest) if d.startswith("pre-restore-")]
+
 
 def test_backup_without_a_directory_fails_naming_the_variable(make_local_cluster):
     cluster = make_local_cluster()
