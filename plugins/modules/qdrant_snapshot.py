@@ -808,7 +808,11 @@ class Snapshotter:
             item = dict(name=name, file=self._file(name), snapshot=entry.get("snapshot"), checksum=entry["checksum"],
                         size=entry.get("size"), points=entry.get("points"))
         current, current_count = self.fingerprint(name)
-        if current is not None and current == entry.get("fingerprint") and not self.force:
+        if entry.get("data_fingerprint"):  # the data decides: an existing collection keeps its own other config
+            same = self.data_fingerprints.get(name) == entry["data_fingerprint"]
+        else:
+            same = current == entry.get("fingerprint")
+        if current is not None and same and not self.force:
             item["action"] = "unchanged"
             return item
         if self.check_mode:

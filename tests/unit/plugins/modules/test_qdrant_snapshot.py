@@ -390,3 +390,5 @@ def test_a_restore_over_a_collection_with_other_config_is_verified_on_the_data(r
     failed, result = run_module(qdrant_snapshot.main, args(target, tmp_path, key=TARGET_KEY, state="restore"))
     assert not failed, result.get("msg")
     assert by_name(result)["faq"]["verified"] is True and target.points("faq") == source.points("faq")
+    failed, again = run_module(qdrant_snapshot.main, args(target, tmp_path, key=TARGET_KEY, state="restore"))
+    assert not failed and again["changed"] is False and by_name(again)["faq"]["action"] == "unchanged"
