@@ -94,3 +94,38 @@ def test_every_path_qdrant_writes_snapshot_data_to_is_on_the_data_volume(make_lo
         assert _backing_volume(pod, container, path) == data, path
     again = cluster.run()
     assert again.rc == 0 and again.recap["changed"] == 0, again.tail()
+
+
+def test_a_deployment_with_snapshots_on_emptydirs_upgrades_cleanly(make_local_cluster):
+    """What earlier versions applied (snapshots on a 20Gi emptyDir, QDRANT__STORAGE__TEMP_PATH=/tmp on a 2Gi one)
+    becomes the new layout in one run, with the PVC kept as it is; the run after changes nothing."""
+    cluster = make_local_cluster()
+    assert cluster.run().rc == 0
+    pvc = cluster.get("v1", "PersistentVolumeClaim", "qdrant-storage")
+    dep = cluster.get("apps/v1", "Deployment", "qdrant")
+    spec = json.loads(json.dumps(dep["spec"]))
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    container["env"] = [dict(e, name="QDRANT__STORAGE__TEMP_PATH", value="/tmp")
+                        if e["name"] == "QDRANT__STORAGE__SNAPSHOTS_PATH" else e for e in container["env"]]
+    container["volumeMounts"].append({"name": "snapshots", "mountPath": "/qdrant/snapshots"})
+    pod["volumes"].append({"name": "snapshots", "emptyDir": {"sizeLimit": "20Gi"}})
+    old = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": spec,
+           "metadata": {"name": "qdrant", "namespace": "qdrant", "labels": dep["metadata"].get("labels", {}),
+                        "annotations": dep["metadata"].get("annotations", {})}}
+    emu = cluster.emu
+    emu.cluster.patch(emu._rt("apps/v1", "Deployment"), "qdrant", "qdrant", json.dumps(old).encode(),
+                      "application/apply-patch+yaml", field_manager="peekoff.qdrant", force=True)
+    stored = cluster.get("apps/v1", "Deployment", "qdrant")["spec"]["template"]["spec"]
+    assert {"name": "snapshots", "emptyDir": {"sizeLimit": "20Gi"}} in stored["volumes"]
+
+    upgrade = cluster.run()
+    assert upgrade.rc == 0 and upgrade.recap["changed"] >= 1, upgrade.tail()
+    pod = cluster.get("apps/v1", "Deployment", "qdrant")["spec"]["template"]["spec"]
+    env = dict((e["name"], e.get("value")) for e in pod["containers"][0]["env"])
+    assert "QDRANT__STORAGE__TEMP_PATH" not in env and env["QDRANT__STORAGE__SNAPSHOTS_PATH"] == "/qdrant/storage/snapshots"
+    assert [v["name"] for v in pod["volumes"] if v["name"] == "snapshots"] == []
+    after = cluster.get("v1", "PersistentVolumeClaim", "qdrant-storage")
+    assert after["metadata"]["uid"] == pvc["metadata"]["uid"] and after["spec"] == pvc["spec"]
+    again = cluster.run()
+    assert again.rc == 0 and again.recap["changed"] == 0, again.tail()
