@@ -62,9 +62,11 @@ OWNED_SERVICE_SETTINGS = (
     ('metrics_port', 'Qdrant serves /metrics on that port without any authentication',
      'nothing: scrape /metrics on qdrant_http_port with the read-only key (qdrant_read_only_api_key_enabled)'),
 )
-# Container env the workload template sets itself; qdrant_extra_env may not override them.
+# Container env the workload template sets itself (or leaves unset on purpose: TEMP_PATH keeps snapshot staging on
+# the data volume); qdrant_extra_env may not override them.
 MANAGED_ENV = ('QDRANT__SERVICE__HTTP_PORT', 'QDRANT__SERVICE__GRPC_PORT', 'QDRANT__LOG_LEVEL', 'QDRANT__TELEMETRY_DISABLED',
-               'QDRANT__STORAGE__TEMP_PATH', 'QDRANT_INIT_FILE_PATH', 'QDRANT__CLUSTER__ENABLED', 'QDRANT__CLUSTER__P2P__PORT',
+               'QDRANT__STORAGE__TEMP_PATH', 'QDRANT__STORAGE__SNAPSHOTS_PATH', 'QDRANT_INIT_FILE_PATH',
+               'QDRANT__CLUSTER__ENABLED', 'QDRANT__CLUSTER__P2P__PORT',
                'QDRANT__SERVICE__ENFORCE_INTERNAL_AUTH', 'QDRANT_URI', 'QDRANT_BOOTSTRAP')
 
 _BOOL_TRUE = ('yes', 'on', 'true', '1')
