@@ -44,6 +44,7 @@ from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
     QdrantError,
     Response,
     _num,
+    natural_key,
     redact_url,
     request_payload,
 )
@@ -183,7 +184,7 @@ class KubernetesProxyClient(QdrantClient):
         matched against the namespace's pods (RBAC ``get`` on ``services``, ``list`` on ``pods``), each with the
         container port the Service port targets (``targetPort``, a number or a container port name; default the
         port itself). Returns ``(selector text, [(pod name, container port or None, phase, pod IP)])``, pods being
-        deleted left out, sorted by name."""
+        deleted left out, sorted by name with ordinals as numbers (qdrant-2 before qdrant-10)."""
         base = "/api/v1/namespaces/%s" % quote(self.namespace, safe="")
         svc = self.api_get("%s/services/%s" % (base, quote(self.service, safe="")),
                            "Service %s/%s" % (self.namespace, self.service))
@@ -216,7 +217,7 @@ class KubernetesProxyClient(QdrantClient):
                         if cport.get("name") == target and port is None:
                             port = str(cport.get("containerPort"))
             found.append((meta.get("name"), port, status.get("phase"), status.get("podIP")))
-        return text, sorted(found, key=lambda item: str(item[0]))
+        return text, sorted(found, key=lambda item: natural_key(item[0]))
 
     def request(self, method, path, credential=None, bearer=False, body=None, timeout=None, data=None,
                 content_type=None, content_length=None, sink=None):

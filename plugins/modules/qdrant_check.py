@@ -347,6 +347,7 @@ import uuid
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
     QdrantClient,
     QdrantError,
+    natural_key,
     plain_http_host,
     redact_url,
     validate_base_url,
@@ -953,7 +954,7 @@ class UrlPeers:
 
 def _peer_list(peers):
     return ", ".join("%s (%s)" % (pid, (peers[pid] or {}).get("uri") if isinstance(peers[pid], dict) else "?")
-                     for pid in sorted(peers, key=str)) or "none"
+                     for pid in sorted(peers, key=natural_key)) or "none"
 
 
 def _describe_not_up(resp):

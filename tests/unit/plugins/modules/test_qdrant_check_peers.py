@@ -167,3 +167,18 @@ def test_a_pending_pod_without_an_ip_is_named_with_its_phase(run_module, tmp_pat
     assert failed and result["failed_checks"] == ["cluster_peers_ready"]
     assert "not ready: qdrant-1 (pod phase Pending): HTTP 400 from the Kubernetes API server: address not allowed" \
         in by_name(result)["cluster_peers_ready"]["observed"]
+
+
+def test_peers_are_listed_by_ordinal_as_numbers(run_module, tmp_path):
+    # issue 20 point 8: a string sort put qdrant-10 before qdrant-2
+    with proxied_cluster(tmp_path, peers=11, api_key=KEY) as cluster:
+        failed, result = run_module(qdrant_check.main, proxy_args(cluster, peers=11, wait_timeout=5))
+    assert not failed, result.get("msg")
+    assert by_name(result)["cluster_peers_ready"]["observed"] == "11 of 11 peers ready: %s" % ", ".join(
+        "qdrant-%d" % i for i in range(11))
+
+
+def test_raft_peer_ids_are_listed_as_numbers():
+    peers = {"10": {"uri": "http://qdrant-10.h:6335/"}, "9": {"uri": "http://qdrant-9.h:6335/"},
+             "100": {"uri": "http://qdrant-1.h:6335/"}}
+    assert qdrant_check._peer_list(peers).startswith("9 (http://qdrant-9.h:6335/), 10 (")
