@@ -16,6 +16,7 @@ __metaclass__ = type
 # `x | bool` is ansible.plugins.filter.core.to_bool. Values typed with -e arrive as strings ('5', 'true').
 # Where the old expressions raised a templating error (a wrong type), the check now fails with its message.
 
+import ipaddress
 import json
 import os
 import re
@@ -125,6 +126,17 @@ def _len(value):
         return len(value)
     except TypeError:
         return len(_text(value))
+
+
+def _cidr(value):
+    """A CIDR as a NetworkPolicy ipBlock takes it (address/prefix length, IPv4 or IPv6)."""
+    if not isinstance(value, str) or '/' not in value:
+        return False
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _j(value):
@@ -294,6 +306,11 @@ def _qdrant(v):
                           "be Namespace names (lower-case letters, digits, '-'), for example [gateway]."
                           % (_j(v['qdrant_network_policy_ingress_namespaces']),
                              _j(v['qdrant_network_policy_dns_namespace'])))
+    cidrs = v['qdrant_network_policy_api_server_cidrs']
+    if not isinstance(cidrs, list) or [c for c in cidrs if not _cidr(c)]:
+        errors.append("qdrant_network_policy_api_server_cidrs=%s must be a list of CIDRs (an address and a prefix "
+                      "length, e.g. [10.0.0.10/32]): the addresses the Kubernetes API server reaches pods from "
+                      "(default [])." % _j(cidrs))
     config = _mapping(v['qdrant_config'])
     service = _mapping(config.get('service'))
     for key, why, instead in OWNED_SERVICE_SETTINGS:

@@ -353,6 +353,7 @@ from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
     validate_base_url,
 )
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_jwt import QdrantJWTError, mint_token
+from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_kube import proxy_timeout_hint
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_module import qdrant_connect, qdrant_module
 
 READY_POLL_INTERVAL = 1.0  # seconds between polls of /livez, /readyz and / while Qdrant starts
@@ -964,7 +965,9 @@ def _describe_not_up(resp):
     except QdrantError:
         return resp.describe()
     if isinstance(doc, dict) and doc.get("kind") == "Status" and isinstance(doc.get("message"), str):
-        return "HTTP %d from the Kubernetes API server: %s" % (resp.status, " ".join(doc["message"].split())[:200])
+        hint = proxy_timeout_hint(doc["message"])
+        return "HTTP %d from the Kubernetes API server: %s%s" % (
+            resp.status, " ".join(doc["message"].split())[:200], (": " + hint) if hint else "")
     return resp.describe()
 
 

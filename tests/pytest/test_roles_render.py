@@ -99,6 +99,7 @@ def full_render(tmp_path_factory):
         "qdrant_network_policy_ingress_namespaces": ["gateway", "apps"],
         "qdrant_network_policy_ingress_extra": [{"from": [{"ipBlock": {"cidr": "172.18.0.0/16"}}],
                                                  "ports": [{"protocol": "TCP", "port": 6333}]}],
+        "qdrant_network_policy_api_server_cidrs": ["10.0.0.10/32", "10.0.0.11/32"],
         "qdrant_network_policy_egress_extra": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
                                                 "ports": [{"protocol": "TCP", "port": 443}]}],
         "qdrant_tolerations": [{"key": "db", "operator": "Exists", "effect": "NoSchedule"}],
@@ -244,7 +245,11 @@ def test_network_policies(default_render, full_render):
     ing = by_kind(full, "NetworkPolicy", "qdrant-ingress")
     assert ing["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == [
         "gateway", "apps"]
-    assert ing["spec"]["ingress"][1]["from"] == [{"ipBlock": {"cidr": "172.18.0.0/16"}}]
+    # the API server (issue 20 point 6: its service/pod proxy carries the kubernetes_proxy path), HTTP port only
+    assert ing["spec"]["ingress"][1] == {"from": [{"ipBlock": {"cidr": "10.0.0.10/32"}},
+                                                  {"ipBlock": {"cidr": "10.0.0.11/32"}}],
+                                         "ports": [{"protocol": "TCP", "port": 6333}]}
+    assert ing["spec"]["ingress"][2]["from"] == [{"ipBlock": {"cidr": "172.18.0.0/16"}}]
     assert len(by_kind(full, "NetworkPolicy", "qdrant-egress")["spec"]["egress"]) == 2
 
 
