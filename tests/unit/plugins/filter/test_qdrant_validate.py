@@ -408,3 +408,10 @@ def test_api_server_cidrs_refused(bad):
 
 def test_api_server_cidrs_accepted():
     assert errors("qdrant", qdrant_network_policy_api_server_cidrs=["10.0.0.10/32", "fd00::/64"]) == []
+
+
+def test_alt_api_key_secret_key():
+    assert errors("qdrant", qdrant_alt_api_key_secret_key="QDRANT__SERVICE__ALT_API_KEY") == []
+    for bad in ("QDRANT__SERVICE__API_KEY", "QDRANT__SERVICE__READ_ONLY_API_KEY", "with space"):
+        assert one_error("qdrant", qdrant_alt_api_key_secret_key=bad).startswith(
+            "qdrant_alt_api_key_secret_key=%s is not usable" % json.dumps(bad))
