@@ -405,7 +405,7 @@ def test_bad_variables_fail_before_anything_is_written(tmp_path, extra, role, ne
 
 @pytest.mark.parametrize("extra, needles", [
     ({"qdrant_extra_env": [{"name": "QDRANT__SERVICE__ALT_API_KEY", "value": "second-full-key"}]},
-     ["QDRANT__SERVICE__ALT_API_KEY", "second full key", "qdrant_secret_backend"]),
+     ["QDRANT__SERVICE__ALT_API_KEY", "second full key", "qdrant_alt_api_key_secret_key"]),
     ({"qdrant_extra_env": [{"name": "QDRANT__SERVICE__READ_ONLY_API_KEY", "value": "ro"}]},
      ["QDRANT__SERVICE__READ_ONLY_API_KEY", "qdrant_read_only_api_key_enabled"]),
     ({"qdrant_extra_env": [{"name": "qdrant__service__jwt_rbac", "value": "true"}]},  # env names in any case
