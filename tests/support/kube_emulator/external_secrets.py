@@ -47,8 +47,8 @@ def _hash(value):
 
 def resource_version(meta):
     """GetResourceVersion: generation and a hash of the labels and annotations."""
-    return "%s-%s" % (meta.get("generation", 1), _hash({"annotations": meta.get("annotations") or {},
-                                                         "labels": meta.get("labels") or {}}))
+    labels_and_annotations = {"annotations": meta.get("annotations") or {}, "labels": meta.get("labels") or {}}
+    return "%s-%s" % (meta.get("generation", 1), _hash(labels_and_annotations))
 
 
 def _parse_time(text):
