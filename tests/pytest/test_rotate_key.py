@@ -68,3 +68,13 @@ def test_rotate_key_restarts_qdrant_and_proves_the_old_key_and_its_tokens_refuse
     assert _status(cluster.standin.url, {"api-key": old}) == (401, "Invalid API key or JWT")
     assert _status(cluster.standin.url, {"Authorization": "Bearer " + old_token}) == (403, "InvalidSignature")
     assert json.loads(_status(cluster.standin.url, {"api-key": new})[1])["status"] == "ok"
+
+
+def test_check_mode_and_extra_vars_that_would_skip_the_rotation_secret_are_refused_up_front(make_local_cluster):
+    cluster = make_local_cluster()
+    checked = cluster.run(playbook="playbooks/rotate_key.yml", check=True)
+    assert checked.rc != 0 and "no --check" in " ".join(checked.output.split())
+    pinned = cluster.run("-e", "qdrant_api_key_secret_name=app-qdrant-api-key", playbook="playbooks/rotate_key.yml")
+    assert pinned.rc != 0
+    assert "Do not pass qdrant_api_key_secret_name or qdrant_alt_api_key_secret_key as extra vars" in " ".join(
+        pinned.output.split())
