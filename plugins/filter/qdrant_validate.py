@@ -16,6 +16,7 @@ __metaclass__ = type
 # `x | bool` is ansible.plugins.filter.core.to_bool. Values typed with -e arrive as strings ('5', 'true').
 # Where the old expressions raised a templating error (a wrong type), the check now fails with its message.
 
+import ipaddress
 import json
 import os
 import re
@@ -56,8 +57,9 @@ OWNED_SERVICE_SETTINGS = (
      'the Secret the secrets role provides (qdrant_secret_backend, qdrant_api_key_secret_name)'),
     ('read_only_api_key', 'a ConfigMap or plain env is readable by anyone who can read the namespace',
      'qdrant_read_only_api_key_enabled (the key then comes from the Secret)'),
-    ('alt_api_key', 'it is a second full key (and a second JWT secret) that this collection neither stores nor proves',
-     'a key rotation through the secrets role (qdrant_secret_backend, qdrant_api_key)'),
+    ('alt_api_key', 'it is a second full key (and a second JWT secret): a ConfigMap or plain env is readable by anyone '
+     'who can read the namespace', 'playbooks/rotate_key.yml, or qdrant_alt_api_key_secret_key (the key then comes '
+     'from the Secret)'),
     ('jwt_rbac', 'the role sets it, and qdrant_check must know it to prove the tokens', 'qdrant_jwt_rbac'),
     ('metrics_port', 'Qdrant serves /metrics on that port without any authentication',
      'nothing: scrape /metrics on qdrant_http_port with the read-only key (qdrant_read_only_api_key_enabled)'),
@@ -127,6 +129,17 @@ def _len(value):
         return len(value)
     except TypeError:
         return len(_text(value))
+
+
+def _cidr(value):
+    """A CIDR as a NetworkPolicy ipBlock takes it (address/prefix length, IPv4 or IPv6)."""
+    if not isinstance(value, str) or '/' not in value:
+        return False
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _j(value):
@@ -273,6 +286,12 @@ def _qdrant(v):
     if not _match(DNS_SUBDOMAIN, v['qdrant_api_key_secret_name']):
         errors.append("qdrant_api_key_secret_name=%s is not a valid Secret name: use lower-case letters, digits, '-' "
                       "and '.' (default app-qdrant-api-key)." % _j(v['qdrant_api_key_secret_name']))
+    alt = v['qdrant_alt_api_key_secret_key']
+    if alt not in ('', None) and (not _str_match(SECRET_KEY, alt) or alt in (
+            v['qdrant_api_key_secret_key'], v['qdrant_read_only_api_key_secret_key'])):
+        errors.append("qdrant_alt_api_key_secret_key=%s is not usable: empty (no second key, the default) or a Secret "
+                      "data key (letters, digits, '-', '_' and '.') other than qdrant_api_key_secret_key and "
+                      "qdrant_read_only_api_key_secret_key." % _j(alt))
     if not (_match(VERSION, v['qdrant_version']) and _match(IMAGE_TAG, v['qdrant_image_tag'])):
         errors.append("qdrant_version=%s / qdrant_image_tag=%s are not usable: qdrant_version is X.Y.Z (for example "
                       "1.19.0) and qdrant_image_tag a release tag such as v1.19.0-unprivileged (never latest or dev: "
@@ -296,6 +315,11 @@ def _qdrant(v):
                           "be Namespace names (lower-case letters, digits, '-'), for example [gateway]."
                           % (_j(v['qdrant_network_policy_ingress_namespaces']),
                              _j(v['qdrant_network_policy_dns_namespace'])))
+    cidrs = v['qdrant_network_policy_api_server_cidrs']
+    if not isinstance(cidrs, list) or [c for c in cidrs if not _cidr(c)]:
+        errors.append("qdrant_network_policy_api_server_cidrs=%s must be a list of CIDRs (an address and a prefix "
+                      "length, e.g. [10.0.0.10/32]): the addresses the Kubernetes API server reaches pods from "
+                      "(default [])." % _j(cidrs))
     config = _mapping(v['qdrant_config'])
     service = _mapping(config.get('service'))
     for key, why, instead in OWNED_SERVICE_SETTINGS:

@@ -21,6 +21,7 @@ __metaclass__ = type
 
 import ipaddress
 import json
+import re
 import socket
 import ssl
 
@@ -33,6 +34,13 @@ from ansible.module_utils.urls import Request, make_context
 
 
 USER_AGENT = "peekoff.qdrant"
+
+
+def natural_key(value):
+    """Sort key that orders the numbers inside a name by value: qdrant-2 before qdrant-10 (a StatefulSet's pods
+    by ordinal, Qdrant's numeric peer ids), where a plain string sort puts qdrant-10 first."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"([0-9]+)", str(value)) if part != ""]
 
 
 class QdrantError(Exception):

@@ -44,9 +44,25 @@ from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
     QdrantError,
     Response,
     _num,
+    natural_key,
     redact_url,
     request_payload,
 )
+
+# What a timeout through the API server's proxy most likely means (issue 20 point 6): the API server reached, but
+# the pod never answered it, because an ingress NetworkPolicy admits only pods and the API server is none.
+NETWORK_POLICY_HINT = (
+    "the Kubernetes API server got no answer from the Qdrant pod: most likely the ingress NetworkPolicy "
+    "(<qdrant_name>-ingress) does not admit the API server; give its addresses in "
+    "qdrant_network_policy_api_server_cidrs (peekoff.qdrant.qdrant role), or use qdrant_check_via=url")
+
+
+def proxy_timeout_hint(message):
+    """NETWORK_POLICY_HINT for an API server proxy answer (a Status message) that says its dial to the pod timed
+    out (kube-apiserver's proxy: "error trying to reach service: dial tcp <pod>: i/o timeout"), else ''."""
+    text = (message or "").lower()
+    return NETWORK_POLICY_HINT if ("timeout" in text or "timed out" in text or "deadline exceeded" in text) else ""
+
 
 KUBERNETES_MIN_VERSION = "24.2.0"  # what kubernetes.core 6.x asks for (AnsibleK8SModule.has_at_least)
 
@@ -183,7 +199,7 @@ class KubernetesProxyClient(QdrantClient):
         matched against the namespace's pods (RBAC ``get`` on ``services``, ``list`` on ``pods``), each with the
         container port the Service port targets (``targetPort``, a number or a container port name; default the
         port itself). Returns ``(selector text, [(pod name, container port or None, phase, pod IP)])``, pods being
-        deleted left out, sorted by name."""
+        deleted left out, sorted by name with ordinals as numbers (qdrant-2 before qdrant-10)."""
         base = "/api/v1/namespaces/%s" % quote(self.namespace, safe="")
         svc = self.api_get("%s/services/%s" % (base, quote(self.service, safe="")),
                            "Service %s/%s" % (self.namespace, self.service))
@@ -216,7 +232,7 @@ class KubernetesProxyClient(QdrantClient):
                         if cport.get("name") == target and port is None:
                             port = str(cport.get("containerPort"))
             found.append((meta.get("name"), port, status.get("phase"), status.get("podIP")))
-        return text, sorted(found, key=lambda item: str(item[0]))
+        return text, sorted(found, key=lambda item: natural_key(item[0]))
 
     def request(self, method, path, credential=None, bearer=False, body=None, timeout=None, data=None,
                 content_type=None, content_length=None, sink=None):
@@ -258,6 +274,9 @@ class KubernetesProxyClient(QdrantClient):
                 return Response(resp.status, dict(resp.headers.items()), payload, url)
         except urllib3.exceptions.NewConnectionError as e:  # a ConnectTimeoutError subclass: check it first
             raise QdrantError("%s: cannot connect: %s" % (where, _reason(e)))
+        except urllib3.exceptions.ReadTimeoutError:
+            # connected to the API server, which did not answer in time: it is most likely still dialling the pod
+            raise QdrantError("%s: no answer within %s s (timeout): %s" % (where, _num(timeout), NETWORK_POLICY_HINT))
         except urllib3.exceptions.TimeoutError:
             raise QdrantError("%s: no answer within %s s (timeout)" % (where, _num(timeout)))
         except urllib3.exceptions.SSLError as e:

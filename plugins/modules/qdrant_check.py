@@ -347,11 +347,13 @@ import uuid
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import (
     QdrantClient,
     QdrantError,
+    natural_key,
     plain_http_host,
     redact_url,
     validate_base_url,
 )
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_jwt import QdrantJWTError, mint_token
+from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_kube import proxy_timeout_hint
 from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant_module import qdrant_connect, qdrant_module
 
 READY_POLL_INTERVAL = 1.0  # seconds between polls of /livez, /readyz and / while Qdrant starts
@@ -953,7 +955,7 @@ class UrlPeers:
 
 def _peer_list(peers):
     return ", ".join("%s (%s)" % (pid, (peers[pid] or {}).get("uri") if isinstance(peers[pid], dict) else "?")
-                     for pid in sorted(peers, key=str)) or "none"
+                     for pid in sorted(peers, key=natural_key)) or "none"
 
 
 def _describe_not_up(resp):
@@ -963,7 +965,9 @@ def _describe_not_up(resp):
     except QdrantError:
         return resp.describe()
     if isinstance(doc, dict) and doc.get("kind") == "Status" and isinstance(doc.get("message"), str):
-        return "HTTP %d from the Kubernetes API server: %s" % (resp.status, " ".join(doc["message"].split())[:200])
+        hint = proxy_timeout_hint(doc["message"])
+        return "HTTP %d from the Kubernetes API server: %s%s" % (
+            resp.status, " ".join(doc["message"].split())[:200], (": " + hint) if hint else "")
     return resp.describe()
 
 

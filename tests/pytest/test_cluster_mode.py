@@ -320,3 +320,33 @@ def test_one_to_three_is_refused_before_anything_is_applied_then_follows_the_ste
     # The single node's PVC is kept (never deleted, never reused silently) and the run says so.
     assert cluster.get("v1", "PersistentVolumeClaim", "qdrant-storage")["metadata"]["uid"] == pvc_uid
     assert "is kept and NOT used by the 3 peers" in " ".join(switched.output.split())
+
+
+def test_key_rotation_keeps_a_common_key_between_peers_and_internal_auth_on(make_local_cluster):
+    """Issue 20 point 2 in distributed mode: with enforce_internal_auth every internal call carries the sender's
+    api_key and the receiver accepts api_key or alt_api_key (Qdrant v1.19.0 src/tonic/mod.rs,
+    lib/collection/src/shards/channel_service.rs). rotate_key.yml rolls old+new, new+old, new: neighbouring pod
+    states (side by side during a roll) always accept each other's key, internal auth stays on, and a client with
+    the key the Secret carries (or the old key until the last roll) is never refused."""
+    import base64
+
+    from rotation_watch import RotationWatch
+
+    cluster = make_local_cluster()
+    first = cluster.run(*PEERS)
+    assert first.rc == 0, first.tail()
+    secret = "app-qdrant-api-key"
+    old = base64.b64decode(cluster.get("v1", "Secret", secret)["data"]["QDRANT__SERVICE__API_KEY"]).decode()
+    with RotationWatch(cluster, old) as watch:
+        rotate = cluster.run(*PEERS, playbook="playbooks/rotate_key.yml", verbosity=3)
+    assert rotate.rc == 0, rotate.tail()
+    new = base64.b64decode(cluster.get("v1", "Secret", secret)["data"]["QDRANT__SERVICE__API_KEY"]).decode()
+    assert new != old and old not in rotate.output and new not in rotate.output
+    assert watch.states == [(old, None, "true"), (old, new, "true"), (new, old, "true"), (new, None, "true")], \
+        [tuple(k and k[:6] for k in state) for state in watch.states]
+    assert watch.peer_gaps() == [] and watch.errors == []
+    assert watch.refused("secret") == []
+    assert {state for _key, _status, state in watch.refused("old")} <= {(new, None, "true")}
+    sts = cluster.get("apps/v1", "StatefulSet", "qdrant")
+    assert sts["spec"]["replicas"] == 3
+    assert "retired key 1: HTTP 401 'Invalid API key or JWT' (Qdrant's own refusal)" in rotate.output.replace("''", "'")

@@ -202,6 +202,26 @@ def test_empty_key_is_unset(make):
     assert call(s, "GET", "/collections")[0] == 200
 
 
+def test_alt_api_key_is_a_second_full_key(make):
+    """service.alt_api_key: AuthKeys::can_write accepts api_key or alt_api_key, both ways of sending it, and a
+    token signed with either validates (Qdrant v1.19.0 src/common/auth/mod.rs, jwt_parser and alt_jwt_parser);
+    an empty alt key is unset (AuthKeys::try_create)."""
+    alt = "alternative-full-key-5566778899"
+    s = make(api_key=KEY, alt_api_key=alt, read_only_api_key=RO_KEY, jwt_rbac=True)
+    for k in (KEY, alt):
+        for headers in (key(k), bearer(k)):
+            status, _headers, body = call(s, "DELETE", "/collections/none", headers)
+            assert (status, json.loads(body)["result"]) == (200, False)
+        assert call(s, "GET", "/collections", bearer(jwt({"access": "r"}, secret=k)))[0] == 200
+    assert call(s, "GET", "/collections", key("other"))[2] == WRONG
+    status, _headers, body = call(s, "GET", "/collections", bearer(jwt({"access": "r"}, secret="other-secret-xyz")))
+    assert (status, body) == (403, "InvalidSignature")
+    only_alt = make(alt_api_key=alt)
+    assert call(only_alt, "GET", "/collections")[0] == 401
+    assert call(only_alt, "GET", "/collections", key(alt))[0] == 200
+    assert call(make(api_key=KEY, alt_api_key=""), "GET", "/collections", key(""))[0] == 401
+
+
 # --------------------------------------------------------------------------------------------- JWT
 
 def test_jwt_read_token(secured):

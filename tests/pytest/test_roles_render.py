@@ -99,6 +99,7 @@ def full_render(tmp_path_factory):
         "qdrant_network_policy_ingress_namespaces": ["gateway", "apps"],
         "qdrant_network_policy_ingress_extra": [{"from": [{"ipBlock": {"cidr": "172.18.0.0/16"}}],
                                                  "ports": [{"protocol": "TCP", "port": 6333}]}],
+        "qdrant_network_policy_api_server_cidrs": ["10.0.0.10/32", "10.0.0.11/32"],
         "qdrant_network_policy_egress_extra": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
                                                 "ports": [{"protocol": "TCP", "port": 443}]}],
         "qdrant_tolerations": [{"key": "db", "operator": "Exists", "effect": "NoSchedule"}],
@@ -247,7 +248,11 @@ def test_network_policies(default_render, full_render):
     ing = by_kind(full, "NetworkPolicy", "qdrant-ingress")
     assert ing["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == [
         "gateway", "apps"]
-    assert ing["spec"]["ingress"][1]["from"] == [{"ipBlock": {"cidr": "172.18.0.0/16"}}]
+    # the API server (issue 20 point 6: its service/pod proxy carries the kubernetes_proxy path), HTTP port only
+    assert ing["spec"]["ingress"][1] == {"from": [{"ipBlock": {"cidr": "10.0.0.10/32"}},
+                                                  {"ipBlock": {"cidr": "10.0.0.11/32"}}],
+                                         "ports": [{"protocol": "TCP", "port": 6333}]}
+    assert ing["spec"]["ingress"][2]["from"] == [{"ipBlock": {"cidr": "172.18.0.0/16"}}]
     assert len(by_kind(full, "NetworkPolicy", "qdrant-egress")["spec"]["egress"]) == 2
 
 
@@ -403,7 +408,7 @@ def test_bad_variables_fail_before_anything_is_written(tmp_path, extra, role, ne
 
 @pytest.mark.parametrize("extra, needles", [
     ({"qdrant_extra_env": [{"name": "QDRANT__SERVICE__ALT_API_KEY", "value": "second-full-key"}]},
-     ["QDRANT__SERVICE__ALT_API_KEY", "second full key", "qdrant_secret_backend"]),
+     ["QDRANT__SERVICE__ALT_API_KEY", "second full key", "qdrant_alt_api_key_secret_key"]),
     ({"qdrant_extra_env": [{"name": "QDRANT__SERVICE__READ_ONLY_API_KEY", "value": "ro"}]},
      ["QDRANT__SERVICE__READ_ONLY_API_KEY", "qdrant_read_only_api_key_enabled"]),
     ({"qdrant_extra_env": [{"name": "qdrant__service__jwt_rbac", "value": "true"}]},  # env names in any case

@@ -1,24 +1,29 @@
 """playbooks/rotate_key.yml with qdrant_secret_backend=external-secrets, end to end on the local cluster. The
 playbook cannot write the secret store: it annotates the ExternalSecret ``force-sync: <epoch>`` and waits for the
-Secret to change. A fake External Secrets Operator (a thread) stands in for the real one and follows what the
-playbook relies on: the operator reconciles an ExternalSecret again when its annotations change and then writes
-the store's current value into the target Secret (external-secrets.io FAQ, "How do I force a refresh?": annotate
-the ExternalSecret with force-sync=$(date +%s)); it marks the ExternalSecret Ready (status.conditions type Ready,
-reason SecretSynced) with status.refreshTime.
+Secret to change. The emulator's fake External Secrets Operator (tests/support/kube_emulator/external_secrets.py)
+follows ESO's own order of checks (Reconcile: skip when !shouldRefresh && isSecretValid; shouldRefresh by
+refreshPolicy, pkg/controllers/externalsecret/externalsecret_controller.go): an annotation change re-syncs unless
+refreshPolicy is CreatedOnce or refreshInterval is 0.
 
 1. The user forgot to put a new key into the store: the forced refresh brings the same key, the playbook fails
-   saying what to do, and Qdrant keeps running on its key (no restart).
-2. The new key is in the store: the forced refresh brings it, the pods restart on it (key checksum on the pod
-   template) and qdrant_check proves in the same run that Qdrant refuses the old key (its own 401). No key is
-   printed at -vvv."""
+   saying what to do, and Qdrant is rolled back onto the key Secret's (unchanged) key: the pod template is as
+   before.
+2. The new key is in the store: Qdrant is pinned to the old key (step 0), the forced refresh brings the new key,
+   and the three rolls follow (old+new, new+old, new); no two neighbouring pod states refuse each other and the
+   old key is accepted until the last roll. qdrant_check proves in the same run that Qdrant refuses the old key
+   (its own 401). No key is printed at -vvv.
+3. Issue 20 point 7: with refreshInterval 0 or refreshPolicy CreatedOnce the operator ignores the annotation;
+   rotate_key.yml refuses up front, naming the setting, and changes nothing."""
 import base64
 import secrets
-import threading
 import time
 import urllib.error
 import urllib.request
 
 import pytest
+
+from kube_emulator.external_secrets import FakeExternalSecretsOperator
+from rotation_watch import RotationWatch
 
 ES = ("external-secrets.io/v1", "ExternalSecret")
 SECRET = "app-qdrant-api-key"
@@ -27,56 +32,11 @@ CHECKSUM = "peekoff.qdrant/api-key-checksum"
 ESO = ("-e", "qdrant_secret_backend=external-secrets")
 
 
-class FakeExternalSecretsOperator:
-    """Syncs ExternalSecret qdrant/app-qdrant-api-key from ``store`` when it appears and whenever its annotations
-    change (the force-sync the playbook sets)."""
-
-    def __init__(self, emu, namespace, value):
-        self.emu, self.namespace = emu, namespace
-        self.store = {"app-qdrant-api-key": value}
-        self.syncs = []  # the force-sync annotation value of each sync (None for the first)
-        self._seen = object()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self):
-        while not self._stop.is_set():
-            es = self.emu.get(*ES, self.namespace, SECRET)
-            if es is not None:
-                annotations = dict(es["metadata"].get("annotations") or {})
-                if annotations != self._seen:
-                    self._sync(es)
-                    self._seen = annotations
-                    self.syncs.append(annotations.get("force-sync"))
-            self._stop.wait(0.1)
-
-    def _sync(self, es):
-        remote = (es["spec"].get("data") or [{}])[0].get("remoteRef", {}).get("key", SECRET)
-        data = {KEY_FIELD: base64.b64encode(self.store[remote].encode()).decode()}
-        emu = self.emu
-        current = emu.get("v1", "Secret", self.namespace, SECRET)
-        if current is None:
-            emu.create_object({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": data,
-                               "metadata": {"name": SECRET, "namespace": self.namespace}})
-        elif current.get("data") != data:
-            rt = emu.cluster.type_for("v1", "Secret")
-            with emu.cluster.lock:
-                emu.cluster.update(rt, self.namespace, SECRET, dict(current, data=data))
-        emu.set_status(*ES, self.namespace, SECRET, {
-            "refreshTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "conditions": [{"type": "Ready", "status": "True", "reason": "SecretSynced",
-                            "message": "secret synced"}]})
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(5)
-
-
 @pytest.fixture
 def eso_cluster(make_local_cluster):
     cluster = make_local_cluster()
-    operator = FakeExternalSecretsOperator(cluster.emu, cluster.namespace, "store-key-1-%s" % secrets.token_hex(16))
+    operator = FakeExternalSecretsOperator(cluster.emu, cluster.namespace,
+                                           {"app-qdrant-api-key": "store-key-1-%s" % secrets.token_hex(16)})
     yield cluster, operator
     operator.stop()
 
@@ -111,14 +71,20 @@ def test_rotation_through_external_secrets_needs_the_store_first_then_proves_the
     assert forced.isdigit() and abs(int(forced) - time.time()) < 600 and forced in operator.syncs
     assert _key(cluster) == old
     assert cluster.get("apps/v1", "Deployment", "qdrant")["spec"]["template"]["metadata"]["annotations"][
-        CHECKSUM] == checksum  # no restart
+        CHECKSUM] == checksum  # rolled back onto the unchanged key Secret
+    assert cluster.get("v1", "Secret", SECRET + "-rotation") is None
     assert old not in stale.output
 
     # 2. the user put a new key into the store: the forced refresh brings it, Qdrant restarts on it, the old is refused
     new = "store-key-2-%s" % secrets.token_hex(16)
     operator.store["app-qdrant-api-key"] = new
-    rotate = cluster.run(*ESO, playbook="playbooks/rotate_key.yml", verbosity=3)
+    with RotationWatch(cluster, old) as watch:
+        rotate = cluster.run(*ESO, playbook="playbooks/rotate_key.yml", verbosity=3)
     assert rotate.rc == 0, rotate.tail()
+    assert watch.states == [(old, None, None), (old, new, None), (new, old, None), (new, None, None)], \
+        [tuple(k and k[:6] for k in state) for state in watch.states]
+    assert watch.peer_gaps() == [] and watch.errors == []
+    assert {state for _key, _status, state in watch.refused("old")} <= {(new, None, None)}
     assert _key(cluster) == new
     assert len(operator.syncs) >= 3  # first sync, the refresh of run 1, the refresh of run 2
     assert cluster.get("apps/v1", "Deployment", "qdrant")["spec"]["template"]["metadata"]["annotations"][
@@ -130,3 +96,44 @@ def test_rotation_through_external_secrets_needs_the_store_first_then_proves_the
         assert secret not in rotate.output
     assert _status(cluster.standin.url, new)[0] == 200
     assert _status(cluster.standin.url, old) == (401, "Invalid API key or JWT")
+
+
+@pytest.mark.parametrize("setting, needle", [
+    ({"spec": {"refreshInterval": "0"}}, "has spec.refreshInterval 0 (0: no refresh after the first sync)"),
+    ({"spec": {"refreshPolicy": "CreatedOnce"}}, "has spec.refreshPolicy CreatedOnce (the Secret is never synced"),
+])
+def test_rotation_is_refused_where_the_operator_would_ignore_the_refresh(eso_cluster, setting, needle):
+    cluster, operator = eso_cluster
+    converge = cluster.run(*ESO)
+    assert converge.rc == 0, converge.tail()
+    es = cluster.get(*ES[:1], "ExternalSecret", SECRET)
+    rt = cluster.emu.cluster.type_for(*ES)
+    changed = dict(es, spec=dict(es["spec"], **setting["spec"]))
+    with cluster.emu.cluster.lock:
+        cluster.emu.cluster.update(rt, cluster.namespace, SECRET, changed)
+    time.sleep(0.5)  # the operator reconciles the spec change: no sync (it synced once; shouldRefresh says no)
+    old = _key(cluster)
+    operator.store["app-qdrant-api-key"] = "store-key-2-%s" % secrets.token_hex(16)
+    checksum = cluster.get("apps/v1", "Deployment", "qdrant")["spec"]["template"]["metadata"]["annotations"][CHECKSUM]
+
+    # the fake operator, like ESO, ignores an annotation change here
+    syncs = len(operator.syncs)
+    annotated = cluster.get(*ES[:1], "ExternalSecret", SECRET)
+    annotated["metadata"].setdefault("annotations", {})["force-sync"] = "1"
+    with cluster.emu.cluster.lock:
+        cluster.emu.cluster.update(rt, cluster.namespace, SECRET, annotated)
+    time.sleep(0.5)
+    assert len(operator.syncs) == syncs and _key(cluster) == old
+
+    refused = cluster.run(*ESO, "-e", "qdrant_wait_timeout=5", playbook="playbooks/rotate_key.yml")
+    assert refused.rc != 0
+    text = " ".join(refused.output.split())
+    assert "External Secrets Operator would ignore the refresh this playbook requests" in text
+    assert needle in text, refused.tail()
+    assert "Set qdrant_secret_refresh_interval to a duration above 0" in text
+    # refused before anything changed: no annotation from the playbook, no roll, no rotation Secret
+    assert cluster.get(*ES[:1], "ExternalSecret", SECRET)["metadata"]["annotations"]["force-sync"] == "1"
+    assert cluster.get("apps/v1", "Deployment", "qdrant")["spec"]["template"]["metadata"]["annotations"][
+        CHECKSUM] == checksum
+    assert cluster.get("v1", "Secret", SECRET + "-rotation") is None
+    assert _key(cluster) == old

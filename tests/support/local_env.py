@@ -11,7 +11,7 @@ the built-in namespaces only, and the CRDs from ``crds.crd_dir()`` installed.
 The stand-in is wired like a real pod: it is the backend of Service <service> port <port> in <namespace> (reach
 it through the API server's service proxy), it has endpoints only while a Ready pod of a workload matches the
 Service selector and its env can be resolved, and its keys come from the Deployment ``qdrant``'s container env
-(QDRANT__SERVICE__API_KEY / QDRANT__SERVICE__READ_ONLY_API_KEY via ``value`` or ``secretKeyRef``,
+(QDRANT__SERVICE__API_KEY / QDRANT__SERVICE__ALT_API_KEY / QDRANT__SERVICE__READ_ONLY_API_KEY via ``value`` or ``secretKeyRef``,
 QDRANT__SERVICE__JWT_RBAC), read when the pods are (re)created - like a real pod, a Secret change alone is not
 seen until the Deployment rolls. In distributed mode the workload is the StatefulSet ``qdrant`` instead: with
 QDRANT__CLUSTER__ENABLED=true in its env the stand-in answers as a peer of a cluster whose members are the
@@ -35,6 +35,7 @@ if HERE not in sys.path:
 
 ENV_API_KEY = "QDRANT__SERVICE__API_KEY"
 ENV_RO_KEY = "QDRANT__SERVICE__READ_ONLY_API_KEY"
+ENV_ALT_KEY = "QDRANT__SERVICE__ALT_API_KEY"
 ENV_JWT = "QDRANT__SERVICE__JWT_RBAC"
 ENV_CLUSTER = "QDRANT__CLUSTER__ENABLED"
 
@@ -124,6 +125,7 @@ class PodConfig:
             dep = self._workload()
             cluster = {"cluster_mode": True, "cluster_peers": len(self._pods(dep)) if dep else 0}
         return StandinConfig(api_key=env.get(ENV_API_KEY) or None, read_only_api_key=env.get(ENV_RO_KEY) or None,
+                             alt_api_key=env.get(ENV_ALT_KEY) or None,
                              jwt_rbac=_truthy(env.get(ENV_JWT, "false")), version=self.image_version() or self.version,
                              **cluster)
 

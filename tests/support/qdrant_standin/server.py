@@ -52,6 +52,11 @@ class StandinConfig:
 
     api_key: Optional[str] = None
     read_only_api_key: Optional[str] = None
+    # service.alt_api_key (QDRANT__SERVICE__ALT_API_KEY): "works the same as api_key. Intended for rolling key
+    # updates" (Qdrant v1.19.0 lib/collection/src/shards/channel_service.rs, src/settings.rs ServiceConfig). As
+    # src/common/auth/mod.rs AuthKeys: can_write accepts api_key or alt_api_key, and with jwt_rbac a token signed
+    # with either validates (jwt_parser, then alt_jwt_parser; the first decode error is answered if neither does).
+    alt_api_key: Optional[str] = None
     jwt_rbac: bool = False
     version: str = "1.19.0"
     commit: str = "0000000000000000000000000000000000000000"
@@ -408,20 +413,33 @@ class _Handler(BaseHTTPRequestHandler):
         """Return an Access, or None when auth is off; raise AuthFailure."""
         cfg = self.cfg
         api_key = cfg.api_key or None
+        alt_key = cfg.alt_api_key or None  # AuthKeys::try_create: an empty key counts as unset
         ro_key = cfg.read_only_api_key or None
-        if cfg.auth_disabled or (api_key is None and ro_key is None):
+        full_keys = [k for k in (api_key, alt_key) if k is not None]
+        if cfg.auth_disabled or (not full_keys and ro_key is None):
             return None
         key = self._credential()
         if key is None:
             raise AuthFailure(401, TEXT_NO_CREDENTIAL)
         if cfg.accept_any_key and key:
             return Access("manage")
-        if api_key is not None and hmac.compare_digest(key.encode(), api_key.encode()):
+        if any(hmac.compare_digest(key.encode(), k.encode()) for k in full_keys):  # AuthKeys::can_write
             return Access("manage")
         if ro_key is not None and hmac.compare_digest(key.encode(), ro_key.encode()):
             return Access("manage" if cfg.read_only_can_write else "read")
-        if cfg.jwt_rbac and api_key is not None:
-            claims = _decode_jwt(key, api_key, leeway=cfg.jwt_leeway, check_signature=not cfg.jwt_ignore_signature)
+        if cfg.jwt_rbac and full_keys:
+            claims, first_error = None, None
+            for secret in full_keys:  # [jwt_parser, alt_jwt_parser]; first claims win, else the first error
+                try:
+                    claims = _decode_jwt(key, secret, leeway=cfg.jwt_leeway,
+                                         check_signature=not cfg.jwt_ignore_signature)
+                except AuthFailure as e:
+                    first_error = first_error or e
+                    continue
+                if claims is not None:
+                    break
+            if claims is None and first_error is not None:
+                raise first_error
             access = _access_from_claims(claims) if claims is not None else None
             value_exists = None
             if access is not None and claims.get("value_exists") is not None:

@@ -3,6 +3,7 @@
 Every role accepts its own defaults (read from roles/<role>/defaults/main.yml) and values as typed with -e
 (strings such as '5' and 'true'); each bad value is refused with the message the role's assert showed before.
 """
+import json
 import os
 
 import pytest
@@ -397,3 +398,20 @@ def test_byte_suffixes_match_the_storage_guards_table():
     with open(os.path.join(ROOT, "roles", "common", "vars", "main.yml")) as f:
         table = yaml.safe_load(f)["_qdrant_quantity_bytes"]
     assert sorted(table) == sorted(BYTE_SUFFIXES)
+
+
+@pytest.mark.parametrize("bad", ["10.0.0.10", "10.0.0.300/32", "apiserver/32", ["10.0.0.0/8", 5], "10.0.0.0/8", None])
+def test_api_server_cidrs_refused(bad):
+    assert one_error("qdrant", qdrant_network_policy_api_server_cidrs=bad).startswith(
+        "qdrant_network_policy_api_server_cidrs=%s must be a list of CIDRs" % json.dumps(bad))
+
+
+def test_api_server_cidrs_accepted():
+    assert errors("qdrant", qdrant_network_policy_api_server_cidrs=["10.0.0.10/32", "fd00::/64"]) == []
+
+
+def test_alt_api_key_secret_key():
+    assert errors("qdrant", qdrant_alt_api_key_secret_key="QDRANT__SERVICE__ALT_API_KEY") == []
+    for bad in ("QDRANT__SERVICE__API_KEY", "QDRANT__SERVICE__READ_ONLY_API_KEY", "with space"):
+        assert one_error("qdrant", qdrant_alt_api_key_secret_key=bad).startswith(
+            "qdrant_alt_api_key_secret_key=%s is not usable" % json.dumps(bad))

@@ -80,3 +80,10 @@ def test_errors_name_the_url_not_the_credential(standin_factory):
     with pytest.raises(Q.QdrantError) as e:
         Q.QdrantClient(s.url, timeout=0.1).request("GET", "/x", credential="very-secret")
     assert "timeout" in str(e.value) and s.url in str(e.value) and "very-secret" not in str(e.value)
+
+
+def test_natural_key_orders_ordinals_as_numbers():
+    from ansible_collections.peekoff.qdrant.plugins.module_utils.qdrant import natural_key
+    names = ["qdrant-10", "qdrant-2", "qdrant-1", "qdrant-0", "other-3"]
+    assert sorted(names, key=natural_key) == ["other-3", "qdrant-0", "qdrant-1", "qdrant-2", "qdrant-10"]
+    assert sorted([10, 9, "100"], key=natural_key) == [9, 10, "100"]

@@ -190,8 +190,11 @@ def test_transport_failures_are_qdrant_errors(env):
     client, _secrets = K.client_from_params(proxy_params(kubeconfig=env.token_kubeconfig(), namespace="qdrant",
                                                          service="qdrant"))
     env.emu.inject_fault("GET", "/proxy/slow$", status=None, delay=1.5)
-    with pytest.raises(QdrantError, match=r"no answer within 0\.5 s \(timeout\)"):
+    with pytest.raises(QdrantError, match=r"no answer within 0\.5 s \(timeout\)") as timed_out:
         client.request("GET", "/slow", timeout=0.5)
+    # issue 20 point 6: the API server was reached and the pod did not answer: name the NetworkPolicy
+    assert ("most likely the ingress NetworkPolicy (<qdrant_name>-ingress) does not admit the API server; give its "
+            "addresses in qdrant_network_policy_api_server_cidrs") in str(timed_out.value)
     env.emu.stop()
     with pytest.raises(QdrantError, match="cannot connect"):
         client.request("GET", "/")

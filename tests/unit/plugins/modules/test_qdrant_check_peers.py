@@ -167,3 +167,35 @@ def test_a_pending_pod_without_an_ip_is_named_with_its_phase(run_module, tmp_pat
     assert failed and result["failed_checks"] == ["cluster_peers_ready"]
     assert "not ready: qdrant-1 (pod phase Pending): HTTP 400 from the Kubernetes API server: address not allowed" \
         in by_name(result)["cluster_peers_ready"]["observed"]
+
+
+def test_peers_are_listed_by_ordinal_as_numbers(run_module, tmp_path):
+    # issue 20 point 8: a string sort put qdrant-10 before qdrant-2
+    with proxied_cluster(tmp_path, peers=11, api_key=KEY) as cluster:
+        failed, result = run_module(qdrant_check.main, proxy_args(cluster, peers=11, wait_timeout=5))
+    assert not failed, result.get("msg")
+    assert by_name(result)["cluster_peers_ready"]["observed"] == "11 of 11 peers ready: %s" % ", ".join(
+        "qdrant-%d" % i for i in range(11))
+
+
+def test_raft_peer_ids_are_listed_as_numbers():
+    peers = {"10": {"uri": "http://qdrant-10.h:6335/"}, "9": {"uri": "http://qdrant-9.h:6335/"},
+             "100": {"uri": "http://qdrant-1.h:6335/"}}
+    assert qdrant_check._peer_list(peers).startswith("9 (http://qdrant-9.h:6335/), 10 (")
+
+
+def test_a_pod_the_api_server_cannot_reach_in_time_names_the_network_policy(run_module, tmp_path):
+    # kube-apiserver's proxy answers 503 with this Status when its dial to the pod times out (a NetworkPolicy that
+    # drops the API server's packets): issue 20 point 6
+    status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 503, "reason": "ServiceUnavailable",
+              "message": "error trying to reach service: dial tcp 10.244.0.12:6333: i/o timeout"}
+    with proxied_cluster(tmp_path, api_key=KEY) as cluster:
+        cluster.emu.inject_fault("GET", "/pods/http:qdrant-2:6333/proxy/readyz$", status=503, count=None,
+                                 body=status)
+        failed, result = run_module(qdrant_check.main, proxy_args(cluster))
+    assert failed and result["failed_checks"] == ["cluster_peers_ready"]
+    observed = by_name(result)["cluster_peers_ready"]["observed"]
+    assert ("qdrant-2: HTTP 503 from the Kubernetes API server: error trying to reach service: dial tcp "
+            "10.244.0.12:6333: i/o timeout: the Kubernetes API server got no answer from the Qdrant pod: most likely "
+            "the ingress NetworkPolicy (<qdrant_name>-ingress) does not admit the API server; give its addresses in "
+            "qdrant_network_policy_api_server_cidrs") in observed
