@@ -404,13 +404,13 @@ def scenario_open(binary, top, out, secrets):
         node.start()
         wait_up(rec, node)
         steps = open_paths() + [
-            step("no_credential", "GET", "/collections"),
-            step("any_key", "GET", "/collections", WRONG),
-            step("any_bearer", "GET", "/collections", WRONG_B),
-            step("jwt_any", "GET", "/collections", jwt(tok("r"))),
-            step("no_credential_write", "DELETE", "/collections/" + MISSING),
-            step("cluster", "GET", "/cluster"),
-            step("unknown_path", "GET", "/no-such-path"),
+            step("open_no_credential", "GET", "/collections"),
+            step("open_any_key", "GET", "/collections", WRONG),
+            step("open_any_bearer", "GET", "/collections", WRONG_B),
+            step("open_jwt_any", "GET", "/collections", jwt(tok("r"))),
+            step("open_no_credential_write", "DELETE", "/collections/" + MISSING),
+            step("open_cluster", "GET", "/cluster"),
+            step("open_unknown_path", "GET", "/no-such-path"),
             step("create_collection", "PUT", "/collections/books", json=BOOKS),
             step("upsert_points", "PUT", "/collections/books/points?wait=true", json={"points": POINTS}),
             step("create_snapshot", "POST", "/collections/books/snapshots?wait=true"),
