@@ -134,6 +134,7 @@ class Recorder:
         self.nodes = nodes
         self.ctx = Context(secrets)
         self.ctx.snapshots_paths = dict((i, n.snapshots_path) for i, n in enumerate(nodes))
+        self.ctx.peer_uris = dict(("http://%s:%d" % (HOST, n.p2p), i) for i, n in enumerate(nodes))
         self.exchanges = []
 
     def run(self, s, timeout=120.0, keep=True):

@@ -97,6 +97,8 @@ class Context:
         self.downloads = {}
         self.peer_ids = {}
         self.snapshots_paths = {}  # peer -> the server's snapshots directory (for file:// locations)
+        self.peer_uris = {}  # a peer's p2p URI as /cluster reports it -> its index
+        self.replacements = []  # (text, marker) replaced in every answer, e.g. a machine path
 
     def credential_headers(self, auth, now=None):
         if not auth:
@@ -149,6 +151,10 @@ class Context:
             result = json.loads(body).get("result") or {}
             if result.get("status") == "enabled" and "peer_id" in result:
                 self.peer_ids.setdefault(result["peer_id"], peer)
+                for pid, info in (result.get("peers") or {}).items():
+                    index = self.peer_uris.get((info or {}).get("uri", "").rstrip("/"))
+                    if index is not None:
+                        self.peer_ids.setdefault(int(pid), index)
 
     def build(self, step, now=None):
         """(method, path, headers, body bytes) of a step."""
@@ -223,6 +229,8 @@ class Context:
         return walk(doc, ""), sorted(set(marked))
 
     def normalize_text(self, text):
+        for value, marker in self.replacements:
+            text = text.replace(value, marker)
         text = SHA256_HEX.sub("<sha256>", text)
         text = re.sub(r"[^\s'`\"]+\.snapshot\b", lambda m: self._snapshot_name(m.group(0)), text)
         return text
