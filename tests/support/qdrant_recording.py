@@ -47,7 +47,6 @@ VOLATILE_KEYS = {
     "creation_time": "<timestamp>",
     "operation_id": "<operation_id>",
     "segments_count": "<segments_count>",
-    "pending_operations": "<pending_operations>",
 }
 # Keys of a SnapshotDescription (a dict whose "name" is a snapshot file name): archives differ byte for byte.
 SNAPSHOT_KEYS = {"checksum": "<sha256>", "size": "<size>"}
