@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Record how a real Qdrant server answers every request qdrant_check and qdrant_snapshot make.
 
-    scripts/record_qdrant.py --binary /path/to/qdrant [--out tests/fixtures/qdrant-<version>] [--only NAME]
+    python scripts/record_qdrant.py --binary /path/to/qdrant [--out tests/fixtures/qdrant-<version>] [--only NAME]
 
 Runs the binary (from a Qdrant source build; see tests/fixtures/qdrant-1.19.0/README.md) on loopback ports with
 temporary storage, in four scenarios, and writes one JSON file per scenario:
