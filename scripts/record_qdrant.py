@@ -248,7 +248,8 @@ def jwt_checks():
     ]
 
 
-def snapshot_round_trip(auth=FULL, peer=0, extras=True):
+def snapshot_round_trip(auth=None, peer=0):
+    auth = auth or FULL
     up = "/collections/books/snapshots/upload?wait=true&priority=snapshot&checksum=<checksum:books>"
     steps = [
         step("create_collection", "PUT", "/collections/books", auth, peer, json=BOOKS),
@@ -506,7 +507,7 @@ def scenario_cluster(binary, top, out, secrets):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--binary", default=os.environ.get("QDRANT_BINARY"), required=False)
     ap.add_argument("--out")
     ap.add_argument("--only", action="append", choices=["single", "open", "cluster"])
@@ -514,7 +515,8 @@ def main():
     args = ap.parse_args()
     if not args.binary or not os.access(args.binary, os.X_OK):
         ap.error("--binary (or QDRANT_BINARY) must name the qdrant executable")
-    version = subprocess.run([args.binary, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    version = subprocess.run([args.binary, "--version"], capture_output=True, text=True,
+                             check=True).stdout.split()[-1]
     out = args.out or os.path.join(ROOT, "tests", "fixtures", "qdrant-%s" % version.lstrip("v"))
     os.makedirs(out, exist_ok=True)
     top = tempfile.mkdtemp(prefix="qdrant-record-")

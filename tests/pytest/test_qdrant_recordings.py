@@ -55,7 +55,7 @@ def _standins(config, secrets):
                jwt_rbac=bool(config.get("jwt_rbac")))
     if config.get("cluster"):
         peers = [QdrantStandin(config=StandinConfig(cluster_mode=True, cluster_peers=config["peers"], **cfg)).start()
-                 for _ in range(config["peers"])]
+                 for _peer in range(config["peers"])]
         for p in peers:
             p.join_cluster(peers)
         return peers
@@ -138,7 +138,7 @@ def _writes(resp, rec):
 def _open(resp, rec):
     """An instance without keys: the credential checks must fail (no Qdrant refusal), the read passes."""
     refused, observed = _refused(401, qc.QDRANT_NO_CREDENTIAL)(resp, rec)
-    listed, _ = _listed(resp, rec)
+    listed = _listed(resp, rec)[0]
     return listed and not refused, observed
 
 
@@ -270,7 +270,7 @@ JUDGES = {
     "open_any_bearer": _open,
     "open_jwt_any": _open,
     "open_no_credential_write": _open_writes,
-    "open_cluster": lambda resp, rec: _cluster_disabled(resp, rec),
+    "open_cluster": _cluster_disabled,
     "full_key_reads": _listed,
     "full_key_bearer_reads": _listed,
     "read_only_key_reads": _listed,

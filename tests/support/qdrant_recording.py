@@ -129,7 +129,7 @@ class Context:
         source = step["upload"]["source"]
         if source.startswith("download:"):
             spec = source[len("download:"):]
-            coll, _, peer = spec.partition("@")
+            coll, _sep, peer = spec.partition("@")
             return self.downloads[(int(peer) if peer else step.get("peer", 0), coll)]
         if source.startswith("base64:"):
             return base64.b64decode(source[len("base64:"):])

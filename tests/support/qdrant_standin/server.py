@@ -854,7 +854,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body() or {}
         location = str(body.get("location") or "")
         path = urlsplit(location).path
-        coll, _, snap = path[len(SNAPSHOTS_PATH) + 1:].partition("/") if path.startswith(SNAPSHOTS_PATH + "/") \
+        coll, _sep, snap = path[len(SNAPSHOTS_PATH) + 1:].partition("/") if path.startswith(SNAPSHOTS_PATH + "/") \
             else ("", "", "")
         with self.standin._state.lock:
             entry = self.standin._state.snapshots.get(coll, {}).get(snap)
