@@ -332,9 +332,9 @@ def test_jwt_collection_token_on_global_operations(secured):
 
 @pytest.mark.parametrize("access,text", [
     ([{"collection": "products", "access": "r", "payload": {"k": "v"}}],
-     "access: The 'payload' constraint is deprecated and should not be used"),
+     "access[0].payload: The 'payload' constraint is deprecated and should not be used"),
     ([{"collection": "products", "access": "r"}, {"collection": "products", "access": "rw"}],
-     "access: Collection name should be unique"),
+     "access[1].collection: Collection name should be unique"),  # as recorded from Qdrant 1.19.0
 ])
 def test_jwt_claims_that_fail_validation_are_401(secured, access, text):
     # jwt_parser.rs: claims.validate() error -> AuthError::Unauthorized; rbac/mod.rs validate_payload_empty,
@@ -586,14 +586,17 @@ def test_snapshot_endpoints_follow_qdrants_shapes(make):
             with urllib.request.urlopen(req, timeout=5) as resp:
                 return resp.status, json.loads(resp.read())
         except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read())
+            raw = e.read()
+            return e.code, json.loads(raw) if e.headers.get("Content-Type") == "application/json" else raw.decode()
 
-    assert upload(RO_KEY) == (403, {"status": {"error": "Forbidden: Global manage access is required"}, "time": 0.0})
+    # refused by upload_snapshot's access extractor, in plain text (recorded from Qdrant 1.19.0)
+    assert upload(RO_KEY) == (403, "Forbidden: Global manage access is required")
     status, doc = upload(KEY, "&checksum=" + "0" * 64)
     assert (status, doc["status"]["error"]) == (400, "Checksum mismatch: expected %s, actual %s" % (
         desc["checksum"], "0" * 64))
     assert upload(KEY, "&checksum=" + desc["checksum"])[1]["result"] is True
     assert s.points("d") == {"1": {"a": 1}}
     assert call(s, "DELETE", "/collections/c/snapshots/" + desc["name"], key(KEY))[0] == 200
-    assert json.loads(call(s, "GET", "/collections/c/snapshots/" + desc["name"], key(KEY))[2]) == {
-        "status": {"error": "Not found: Snapshot %s not found" % desc["name"]}, "time": 0.0}
+    # a download of a missing snapshot is a plain-text 404 (recorded from Qdrant 1.19.0)
+    assert call(s, "GET", "/collections/c/snapshots/" + desc["name"], key(KEY))[2] == \
+        "Not found: Snapshot %s not found" % desc["name"]

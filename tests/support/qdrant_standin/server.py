@@ -5,7 +5,9 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import math
 import re
+import struct
 import ssl
 import threading
 import time
@@ -29,10 +31,12 @@ TEXT_EXPIRED = "ExpiredSignature"
 TEXT_BAD_SIGNATURE = "InvalidSignature"
 # AuthKeys::validate_value_exists: collection missing -> Forbidden, no matching point -> Unauthorized
 TEXT_STATEFUL_FAILED = "Invalid JWT, stateful validation failed"
-# Claims::validate -> Access::validate (lib/storage/src/rbac/mod.rs), answered with 401; the messages are the
-# ValidationError messages there, the "access: " prefix approximates the validator crate's rendering
-TEXT_PAYLOAD_DEPRECATED = "access: The 'payload' constraint is deprecated and should not be used"
-TEXT_DUPLICATE_COLLECTION = "access: Collection name should be unique"
+# Claims::validate -> Access::validate (lib/storage/src/rbac/mod.rs), answered with 401; the validator crate names
+# the item: recorded from Qdrant 1.19.0 (tests/fixtures/qdrant-1.19.0/single-keyed.json, jwt_payload_constraint and
+# jwt_duplicate_collection): "access[0].payload: ..." and, for the second entry naming a collection again,
+# "access[1].collection: ...".
+TEXT_PAYLOAD_DEPRECATED = "access[{0}].payload: The 'payload' constraint is deprecated and should not be used"
+TEXT_DUPLICATE_COLLECTION = "access[{0}].collection: Collection name should be unique"
 # StorageError::Forbidden (lib/storage/src/rbac/mod.rs), answered as JSON {"status": {"error": ...}} with 403
 MSG_GLOBAL_MANAGE = "Forbidden: Global manage access is required"  # GlobalAccessMode::Read on a manage operation
 MSG_GLOBAL_ACCESS = "Forbidden: Global access is required"  # Access::Collection on a global operation
@@ -198,14 +202,14 @@ def _access_from_claims(claims):
         return Access("read")
     if isinstance(access, list):
         rights = {}
-        for item in access:
+        for index, item in enumerate(access):
             if (not isinstance(item, dict) or not isinstance(item.get("collection"), str)
                     or item.get("access") not in ("r", "rw", "prw")):
                 return None
             if item.get("payload") is not None:
-                raise AuthFailure(401, TEXT_PAYLOAD_DEPRECATED)  # validate_payload_empty
+                raise AuthFailure(401, TEXT_PAYLOAD_DEPRECATED.format(index))  # validate_payload_empty
             if item["collection"] in rights:
-                raise AuthFailure(401, TEXT_DUPLICATE_COLLECTION)  # validate_unique_collections
+                raise AuthFailure(401, TEXT_DUPLICATE_COLLECTION.format(index))  # validate_unique_collections
             rights[item["collection"]] = item["access"]
         return Access("collections", rights)
     return None
@@ -300,6 +304,9 @@ ROUTES = [
     Route("GET", "/collections/{name}/snapshots", COLLECTION_EXTRAS_READ, "h_list_snapshots"),
     Route("POST", "/collections/{name}/snapshots", COLLECTION_EXTRAS_WRITE, "h_create_snapshot"),
     Route("POST", "/collections/{name}/snapshots/upload", GLOBAL_MANAGE, "h_upload_snapshot"),
+    # recover_from_snapshot: a location (file:// in the snapshots directory here); recorded 403 JSON for a read-only
+    # key (tests/fixtures/qdrant-1.19.0/single-keyed.json recover_read_only_key)
+    Route("PUT", "/collections/{name}/snapshots/recover", GLOBAL_MANAGE, "h_recover_snapshot"),
     Route("GET", "/collections/{name}/snapshots/{snapshot}", COLLECTION_EXTRAS_READ, "h_get_snapshot"),
     Route("DELETE", "/collections/{name}/snapshots/{snapshot}", COLLECTION_EXTRAS_WRITE, "h_delete_snapshot"),
 ] + [Route("POST", "/collections/{name}/" + p, COLLECTION_READ, "h_read_points") for p in READ_POSTS]
@@ -539,12 +546,17 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.access = None
         if route is None:
-            self._send(404, "", "text/plain")
+            self._send(404, "", None)  # actix's default service: no Content-Type, empty body (recorded)
             return
         if route == "method":
             self._send(405, "", "text/plain")
             return
         denied = self._authorize(self.access, requirement, params)
+        if denied and route.handler == "h_upload_snapshot":
+            # upload_snapshot checks access in its ActixAccessManage extractor, before the body, and answers as
+            # text (recorded: 403 text/plain; charset=utf-8 "Forbidden: Global manage access is required")
+            self._text(403, denied)
+            return
         if denied:
             self._error(403, denied)
             return
@@ -615,8 +627,10 @@ class _Handler(BaseHTTPRequestHandler):
             return "http://qdrant-%d.qdrant-headless:6335/" % i
 
         present = peer_ids[:max(0, cfg.cluster_peers - cfg.cluster_missing_peers)]
-        me = peer_ids[0]
-        leader = None if cfg.cluster_no_leader else me
+        # each peer reports its own peer_id; peer 0 leads and the others follow (recorded: cluster.json)
+        index = self.standin.members.index(self.standin) if self.standin.members else 0
+        me = peer_ids[index] if index < len(peer_ids) else peer_ids[0]
+        leader = None if cfg.cluster_no_leader else peer_ids[0]
         now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
         thread = {"consensus_thread_status": cfg.cluster_consensus}
         if cfg.cluster_consensus == "working":
@@ -630,7 +644,8 @@ class _Handler(BaseHTTPRequestHandler):
             "peer_id": me,
             "peers": dict((str(pid), {"uri": uri(i)}) for i, pid in enumerate(present)),
             "raft_info": {"term": 2, "commit": 41, "pending_operations": cfg.cluster_pending_operations,
-                          "leader": leader, "role": "Candidate" if leader is None else "Leader", "is_voter": True},
+                          "leader": leader, "is_voter": True,
+                          "role": "Candidate" if leader is None else "Leader" if leader == me else "Follower"},
             "consensus_thread_status": thread,
             "message_send_failures": failures,
         })
@@ -669,9 +684,14 @@ class _Handler(BaseHTTPRequestHandler):
         with self.standin._state.lock:
             if coll is None:
                 return self._missing(name)
-            info = {"status": "green", "optimizer_status": "ok", "points_count": len(coll["points"]),
-                    "segments_count": 1, "config": {"params": self.standin.effective_params(coll["params"])},
-                    "payload_schema": {}}
+            # CollectionInfo as recorded from Qdrant 1.19.0 (tests/fixtures/qdrant-1.19.0/single-keyed.json,
+            # get_collection): the defaults of a collection created with only its vectors
+            info = {"status": "green", "optimizer_status": "ok", "indexed_vectors_count": 0,
+                    "points_count": len(coll["points"]), "segments_count": 2,
+                    "config": {"params": _collection_params(coll["params"], len(self._members)),
+                               "hnsw_config": dict(DEFAULT_HNSW), "optimizer_config": dict(DEFAULT_OPTIMIZER),
+                               "wal_config": dict(DEFAULT_WAL), "quantization_config": None},
+                    "payload_schema": {}, "update_queue": {"length": 0}}
         self._ok(info)
 
     def h_collection_exists(self, name):
@@ -725,6 +745,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._missing(name)
         if not isinstance(body, dict) or not isinstance(body.get("points"), list):
             return self._error(400, "Json deserialize error: missing field `points`")
+        distance = ((coll.get("params") or {}).get("vectors") or {}).get("distance")
+        body["points"] = [dict(p, vector=_stored_vector(p.get("vector"), distance)) for p in body["points"]]
         if self.standin.members:
             for p in body["points"]:
                 self.standin.shard_owner(p.get("id")).upsert(name, [p])
@@ -815,8 +837,9 @@ class _Handler(BaseHTTPRequestHandler):
                                "points": list(coll["points"].values()),
                                "vectors": coll.get("vectors") or {}}, sort_keys=True).encode()
             stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(now))
-            peer = self.standin.members.index(self.standin) if self.standin.members else 0
-            snap_name = "{0}-{1}-{2}.snapshot".format(name, SNAPSHOT_PEER_ID + peer, stamp)
+            # this_peer_id: in cluster mode the id /cluster reports for this peer (recorded: cluster.json)
+            peer_id = 1000 + self.standin.members.index(self.standin) if self.standin.members else SNAPSHOT_PEER_ID
+            snap_name = "{0}-{1}-{2}.snapshot".format(name, peer_id, stamp)
             desc = {"name": snap_name, "creation_time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)),
                     "size": len(data), "checksum": hashlib.sha256(data).hexdigest()}
             self._snapshots_of(name)[snap_name] = (desc, data)
@@ -828,7 +851,8 @@ class _Handler(BaseHTTPRequestHandler):
         with self.standin._state.lock:
             entry = self._snapshots_of(name).get(snapshot)
         if entry is None:
-            return self._error(404, "Not found: Snapshot {0} not found".format(snapshot))
+            # recorded (download_deleted_snapshot): 404 text/plain, not the JSON envelope
+            return self._text(404, "Not found: Snapshot {0} not found".format(snapshot))
         data = entry[1]
         if self.cfg.corrupt_snapshot_downloads:
             data = data[:-1] + bytes([data[-1] ^ 1])  # a flipped bit on the way (disk, proxy, truncation)
@@ -848,12 +872,15 @@ class _Handler(BaseHTTPRequestHandler):
         of the upload must match (StorageError::checksum_mismatch(computed, given): 400 "Checksum mismatch: expected
         <computed>, actual <given>"). do_save_uploaded_snapshot then moves the file into the collection's snapshots
         directory under its multipart file name (a UUID without one), where it STAYS after the recovery (nothing
-        deletes it; it is listed and deleted like any snapshot). Then _do_recover_from_snapshot
+        deletes it; it is listed, without checksum as recorded in list_snapshots_read_only_key, and deleted like any
+        snapshot). Then _do_recover_from_snapshot (_recover, shared with h_recover_snapshot)
         (lib/storage/src/content_manager/snapshots/recover.rs):
-        1. unpack and read the archive in a temporary directory (a broken archive fails, the collection untouched);
+        1. unpack and read the archive in a temporary directory (a broken archive fails, the collection untouched;
+           500 text recorded: upload_corrupt);
         2. a missing collection is created with the snapshot's config (through consensus: on every peer);
-        3. an existing one must have the same vectors config and shard_number, else 400 "Snapshot is not compatible
-           with existing collection: ..."; its other config is kept;
+        3. an existing one must have the same vectors config and shard_number, else 400 "Wrong input: Snapshot is not
+           compatible with existing collection: ..." (texts recorded: upload_incompatible, recover_incompatible of
+           tests/fixtures/qdrant-1.19.0/single-keyed.json); its other config is kept;
         4. the local replicas of the shards are switched to recovery and each shard the snapshot has data for is
            cleared and replaced (lib/collection/src/shards/replica_set/snapshots.rs): a load that fails there
            leaves the shard empty and dead (recovery_load_failures), the old data gone: NOT atomic;
@@ -864,7 +891,7 @@ class _Handler(BaseHTTPRequestHandler):
         Answers ``result: true``."""
         query = parse_qs(self.query)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        field = _multipart_field(self.headers.get("Content-Type", ""), raw, "snapshot", with_filename=True)
+        field = _multipart_field(self.headers.get("Content-Type", ""), raw, "snapshot")
         if field is None:
             return self._error(400, "Bad request: multipart field `snapshot` is missing")
         data, filename = field
@@ -874,27 +901,53 @@ class _Handler(BaseHTTPRequestHandler):
             if computed != given.lower():
                 return self._error(400, "Checksum mismatch: expected {0}, actual {1}".format(computed, given))
         filename = (filename or "").replace("\\", "/").rsplit("/", 1)[-1] or str(uuid.uuid4())
-        now = time.time()
-        kept = {"name": filename, "creation_time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)),
-                "size": len(data), "checksum": hashlib.sha256(data).hexdigest()}
         with self.standin._state.lock:
-            self._snapshots_of(name)[filename] = (kept, data)
+            # listed without checksum (recorded: list_snapshots_read_only_key)
+            self._snapshots_of(name)[filename] = (
+                {"name": filename, "creation_time": _now_iso(), "size": len(data)}, data)
+        self._recover(name, data, (query.get("priority") or [None])[0])
+
+    def h_recover_snapshot(self, name):
+        """recover_from_snapshot with a file:// location in the snapshots directory (here /qdrant/snapshots);
+        a missing file is 400 'Bad request: Snapshot file "<path>" does not exist' (recorded)."""
+        body = self._body() or {}
+        location = str(body.get("location") or "")
+        path = urlsplit(location).path
+        coll, _sep, snap = path[len(SNAPSHOTS_PATH) + 1:].partition("/") if path.startswith(SNAPSHOTS_PATH + "/") \
+            else ("", "", "")
+        with self.standin._state.lock:
+            entry = self.standin._state.snapshots.get(coll, {}).get(snap)
+        if entry is None:
+            return self._error(400, 'Bad request: Snapshot file "{0}" does not exist'.format(path))
+        self._recover(name, entry[1], body.get("priority"))
+
+    def _recover(self, name, data, priority):
+        """_do_recover_from_snapshot (recover.rs) for both the upload and the recover-by-location paths, steps 1-5 of
+        h_upload_snapshot: unpack and check the archive first (a broken one fails with the collection untouched),
+        create a missing collection, refuse an existing one with other vectors or shard number (400, texts as
+        recorded: upload_incompatible, recover_incompatible), clear the local shards and load them (non-atomic; the
+        fault switches recovery_load_failures and lossy_recoveries apply here), log the restore, then activate the
+        recovered replicas (after replica_settle_seconds in cluster mode)."""
         try:
             doc = json.loads(data)
             if doc.get("format") != "qdrant-standin-snapshot":
                 raise ValueError
         except (ValueError, AttributeError):
-            return self._error(500, "Service internal error: failed to unpack snapshot: not a snapshot archive")
+            # recorded (upload_corrupt): what Qdrant's tar reader says about bytes that are not an archive
+            return self._error(500, "Service internal error: File IO error: Malformed tar archive, reached unknown "
+                                    "entry: failed to read entire block")
         params = self.standin.effective_params(doc.get("params") or {})
-        existing = self.standin._state.collections.get(name)
+        with self.standin._state.lock:
+            existing = self.standin._state.collections.get(name)
         if existing is not None:
             have = self.standin.effective_params(existing["params"])
+            # texts recorded: upload_incompatible and recover_incompatible (single-keyed.json)
             if params.get("vectors") != have.get("vectors"):
-                return self._error(400, "Bad request: Snapshot is not compatible with existing collection: Collection "
+                return self._error(400, "Wrong input: Snapshot is not compatible with existing collection: Collection "
                                         "vectors: {0} Snapshot Vectors: {1}".format(
-                                            have.get("vectors"), params.get("vectors")))
+                                            _vectors_debug(have.get("vectors")), _vectors_debug(params.get("vectors"))))
             if params.get("shard_number") != have.get("shard_number"):
-                return self._error(400, "Bad request: Snapshot is not compatible with existing collection: Collection "
+                return self._error(400, "Wrong input: Snapshot is not compatible with existing collection: Collection "
                                         "shard number: {0} Snapshot shard number: {1}".format(
                                             have.get("shard_number"), params.get("shard_number")))
             params = have  # the other config of the existing collection is kept
@@ -912,7 +965,7 @@ class _Handler(BaseHTTPRequestHandler):
             for pid in [k for k, p in coll["points"].items() if _shard_of(p["id"], shard_number) in shards]:
                 coll["points"].pop(pid)  # the local replica is cleared before the snapshot's data is loaded
                 (coll.get("vectors") or {}).pop(pid, None)
-            me._state.restores.append((name, (query.get("priority") or [None])[0]))
+            me._state.restores.append((name, priority))
             faults = me._state.recovery_faults
             if faults["load"] < self.cfg.recovery_load_failures:
                 faults["load"] += 1
@@ -953,6 +1006,72 @@ class _Handler(BaseHTTPRequestHandler):
         self._ok(True)
 
 
+SNAPSHOTS_PATH = "/qdrant/snapshots"  # the stand-in's snapshots directory, for file:// recover locations
+# Defaults of a new collection as Qdrant 1.19.0 reports them (recorded: single-keyed.json get_collection)
+DEFAULT_HNSW = {"m": 16, "ef_construct": 100, "full_scan_threshold": 10000, "max_indexing_threads": 0,
+                "on_disk": False}
+DEFAULT_OPTIMIZER = {"deleted_threshold": 0.2, "vacuum_min_vector_number": 1000, "default_segment_number": 0,
+                     "max_segment_size": None, "memmap_threshold": None, "indexing_threshold": 10000,
+                     "flush_interval_sec": 5, "max_optimization_threads": None, "prevent_unoptimized": None}
+DEFAULT_WAL = {"wal_capacity_mb": 32, "wal_segments_ahead": 0, "wal_retain_closed": 1}
+
+
+def _collection_params(params, peers=1):
+    """config.params of CollectionInfo for a create request's body (recorded defaults)."""
+    params = params or {}
+    out = {"vectors": params.get("vectors", {}), "shard_number": params.get("shard_number", max(1, peers)),
+           "replication_factor": params.get("replication_factor", 1),
+           "write_consistency_factor": params.get("write_consistency_factor", 1),
+           "on_disk_payload": params.get("on_disk_payload", True)}
+    for key in ("sharding_method", "sparse_vectors"):
+        if key in params:
+            out[key] = params[key]
+    return out
+
+
+def _vectors_debug(vectors):
+    """Rust's Debug of VectorsConfig for a single unnamed vector, as in Qdrant's incompatibility message."""
+    if isinstance(vectors, dict) and "size" in vectors and "distance" in vectors:
+        return ("Single(VectorParams {{ size: {0}, distance: {1}, hnsw_config: None, quantization_config: None, "
+                "on_disk: None, memory: None, datatype: None, multivector_config: None }})".format(
+                    vectors["size"], vectors["distance"]))
+    return json.dumps(vectors, sort_keys=True)
+
+
+def _f32(x):
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def _f32_short(x):
+    """The shortest decimal that reads back as the same f32, as Qdrant (serde_json on f32) prints it."""
+    f = _f32(x)
+    for digits in range(1, 10):
+        t = float("%.*g" % (digits, f))
+        if _f32(t) == f:
+            return t
+    return f
+
+
+def _stored_vector(vector, distance):
+    """What Qdrant keeps of a dense vector: f32 values, Cosine vectors normalized to length 1 (computed in f32;
+    recorded: scroll_all of single-keyed.json)."""
+    if not isinstance(vector, list) or not all(isinstance(x, (int, float)) for x in vector):
+        return vector
+    values = [_f32(float(x)) for x in vector]
+    if distance == "Cosine":
+        total = 0.0
+        for x in values:
+            total = _f32(total + _f32(x * x))
+        length = _f32(math.sqrt(total))
+        if length >= 1.1920929e-07:
+            values = [_f32(x / length) for x in values]
+    return [_f32_short(x) for x in values]
+
+
+def _now_iso():
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+
+
 SNAPSHOT_PEER_ID = 5381970470469335  # this_peer_id in a snapshot's name (a random u64 in real Qdrant)
 
 
@@ -967,16 +1086,15 @@ def _shard_of(point_id, shard_number):
     return int.from_bytes(digest[:8], "big") % max(1, shard_number)
 
 
-def _multipart_field(content_type, raw, field, with_filename=False):
-    """The bytes of one multipart/form-data field (with its file name: a tuple), or None."""
+def _multipart_field(content_type, raw, field):
+    """(bytes, file name) of one multipart/form-data field, or None."""
     msg = BytesParser(policy=email_policy.HTTP).parsebytes(
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw)
     if not msg.is_multipart():
         return None
     for part in msg.iter_parts():
         if part.get_param("name", header="content-disposition") == field:
-            data = part.get_payload(decode=True)
-            return (data, part.get_filename()) if with_filename else data
+            return part.get_payload(decode=True), part.get_filename()
     return None
 
 

@@ -204,6 +204,15 @@ def test_read_only_key_is_refused_with_qdrants_403(run_module, source, tmp_path)
     assert "create snapshot of faq: Qdrant answered HTTP 403 'Forbidden: Global manage access is required'" \
         in result["msg"]
     assert source._state.restores == []
+    # a collection that does not exist is not saved first: Qdrant refuses the upload in its access extractor, in
+    # plain text (recorded: upload_read_only_key, tests/fixtures/qdrant-1.19.0/single-keyed.json)
+    source._state.collections.pop("faq")
+    failed, result = run_module(qdrant_snapshot.main, args(source, tmp_path / "x", key=RO_KEY, state="restore",
+                                                           force=True))
+    assert failed
+    assert "restore of collection faq failed: upload of" in result["msg"]
+    assert "HTTP 403 (text/plain) 'Forbidden: Global manage access is required'" in result["msg"]
+    assert source._state.restores == [] and "faq" not in source.collections
 
 
 def test_wrong_key_reports_qdrants_401(run_module, source, tmp_path):
@@ -322,7 +331,7 @@ def test_qdrants_own_400_on_an_incompatible_snapshot(standin_factory, run_module
     target.add_collection("faq", params={"vectors": {"size": 3, "distance": "Dot"}})
     monkeypatch.setattr(qdrant_snapshot, "_snapshot_params", lambda path: None)
     failed, result = run_module(qdrant_snapshot.main, args(target, tmp_path, key=TARGET_KEY, state="restore"))
-    assert failed and "HTTP 400 \"Bad request: Snapshot is not compatible with existing collection" in result["msg"]
+    assert failed and "HTTP 400 'Wrong input: Snapshot is not compatible with existing collection" in result["msg"]
     assert "put back" in result["msg"]
 
 
