@@ -600,3 +600,28 @@ def test_snapshot_endpoints_follow_qdrants_shapes(make):
     # a download of a missing snapshot is a plain-text 404 (recorded from Qdrant 1.19.0)
     assert call(s, "GET", "/collections/c/snapshots/" + desc["name"], key(KEY))[2] == \
         "Not found: Snapshot %s not found" % desc["name"]
+
+
+def test_recover_by_location_follows_the_upload_recovery_model(make):
+    # PUT /collections/{name}/snapshots/recover and the upload share _do_recover_from_snapshot (recover.rs): the
+    # local shard is cleared before the load (replica_set/snapshots.rs), so a failed load leaves it empty; the
+    # restore is logged; the fault switches apply; texts as recorded (single-keyed.json recover_missing_file)
+    s = make(api_key=KEY)
+    s.upsert("c", [{"id": 1, "vector": [1.0, 0.0], "payload": {"a": 1}},
+                   {"id": 2, "vector": [0.0, 1.0], "payload": {"a": 2}}])
+    name = json.loads(call(s, "POST", "/collections/c/snapshots?wait=true", key(KEY))[2])["result"]["name"]
+    body = {"location": "file:///qdrant/snapshots/c/" + name, "priority": "snapshot"}
+    s.config.recovery_load_failures = 1
+    assert call(s, "PUT", "/collections/c/snapshots/recover?wait=true", key(KEY), body)[0] == 500
+    assert s.points("c") == {}
+    s.config.lossy_recoveries = 1
+    assert call(s, "PUT", "/collections/c/snapshots/recover?wait=true", key(KEY), body)[0] == 200
+    assert s.points("c") == {"1": {"a": 1}}
+    assert call(s, "PUT", "/collections/c/snapshots/recover?wait=true", key(KEY), body)[0] == 200
+    assert s.points("c") == {"1": {"a": 1}, "2": {"a": 2}}
+    assert s._state.restores == [("c", "snapshot")] * 3
+    status, _h, raw = call(s, "PUT", "/collections/c/snapshots/recover?wait=true", key(KEY),
+                           {"location": "file:///qdrant/snapshots/c/no-such.snapshot"})
+    assert (status, json.loads(raw)["status"]["error"]) == (
+        400, 'Bad request: Snapshot file "/qdrant/snapshots/c/no-such.snapshot" does not exist')
+    assert len(s._state.restores) == 3
