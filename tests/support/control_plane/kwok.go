@@ -1,7 +1,9 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -17,6 +19,11 @@ import (
 // kwok's command wants its logging and --config flags initialised before the command is built
 // (as sigs.k8s.io/kwok/cmd/kwok does); unknown flags are left for the command itself.
 func runKwok([]string) int {
+	// The Kubernetes programs linked into this binary register flags (--version of component-base's verflag,
+	// klog's) on the global flag sets, which cobra merges into every command; kwok has a --version of its own.
+	// Each process runs one program: start kwok with empty global flag sets.
+	flag.CommandLine = flag.NewFlagSet(os.Args[0], flag.ExitOnError)
+	pflag.CommandLine = pflag.NewFlagSet(os.Args[0], pflag.ExitOnError)
 	global := pflag.NewFlagSet("global", pflag.ContinueOnError)
 	global.ParseErrorsAllowlist.UnknownFlags = true
 	global.Usage = func() {}
