@@ -27,17 +27,14 @@ What runs (see docs/real-control-plane.md):
 """
 import argparse
 import base64
-import dataclasses
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -109,7 +106,10 @@ def make_pki(d, san_ips):
     """A CA, the API server's serving certificate (SANs: 127.0.0.1, localhost, the kubernetes Service names and
     ``san_ips``) and the ServiceAccount signing key pair, with openssl; EC P-256 throughout (fast to make)."""
     os.makedirs(d, exist_ok=True)
-    p = lambda n: os.path.join(d, n)  # noqa: E731
+
+    def p(name):
+        return os.path.join(d, name)
+
     ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
     _run("openssl", "req", "-x509", *ec, "-keyout", p("ca.key"), "-out", p("ca.crt"), "-days", "3650",
          "-subj", "/CN=kcp-test-ca", "-addext", "basicConstraints=critical,CA:TRUE",
@@ -316,8 +316,8 @@ class PodConfig:
     def _pods(self, workload):
         labels = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
         selector = ",".join("%s=%s" % kv for kv in sorted(labels.items()))
-        pods = self.api.get("/api/v1/namespaces/%s/pods?labelSelector=%s" % (self.namespace,
-                                                                            urllib.parse.quote(selector)))
+        query = urllib.parse.quote(selector)
+        pods = self.api.get("/api/v1/namespaces/%s/pods?labelSelector=%s" % (self.namespace, query))
         return [p for p in (pods or {}).get("items") or [] if not p["metadata"].get("deletionTimestamp")]
 
     def _resolve(self, container):

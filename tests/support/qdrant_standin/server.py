@@ -918,7 +918,9 @@ class QdrantStandin(LoopbackService):
         """Bind the port at once (so that ``url`` is known) but, like Qdrant's main(), accept connections only
         after ``startup_delay`` seconds of "loading collections": until then a bound socket that does not
         listen refuses every connection."""
-        make = lambda: _Server((self.host, self.port), _Handler, bind_and_activate=False)  # noqa: E731
+        def make():
+            return _Server((self.host, self.port), _Handler, bind_and_activate=False)
+
         # In a network namespace (real_cluster.NetNS): the listening socket is made there, the threads that serve it
         # stay here (they may call the API server on this host's loopback).
         server = self.netns.run_inside(make) if self.netns is not None else make()
