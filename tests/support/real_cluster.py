@@ -26,6 +26,7 @@ What runs (see docs/real-control-plane.md):
   addresses inside that namespace and on its veth are used. Needs root (ip netns).
 """
 import argparse
+import atexit
 import base64
 import json
 import os
@@ -434,6 +435,9 @@ class RealCluster:
             self.binary = build_binary()
         from crds import crd_dir
         crds = self.crd_directory or crd_dir()
+        # The programs run in sessions of their own (a Ctrl-C reaches only this process, which stops them in order);
+        # stop them also when this interpreter ends without calling stop().
+        atexit.register(self.stop)
         try:
             self._start(crds)
         except BaseException:
@@ -608,6 +612,7 @@ class RealCluster:
                 proc.kill()
                 proc.wait(timeout=5)
         self.netns.delete()
+        atexit.unregister(self.stop)
 
 
 # ---------------------------------------------------------------------------------------------- command line
