@@ -7,6 +7,7 @@ Storage sizes in non-canonical form: the API server keeps a quantity in canonica
 10Gi; k8s.io/apimachinery pkg/api/resource/quantity.go), which the emulator never did.
 """
 import ipaddress
+import json
 
 import pytest
 
@@ -89,3 +90,22 @@ def test_storage_size_in_non_canonical_form(real_cluster, mode, size, canonical)
 
     check = cluster.run(*args, check=True)
     assert check.rc == 0 and check.recap["changed"] == 0, check.tail()
+
+
+def test_playbooks_run_as_the_deployer_service_account(real_cluster):
+    """The kubeconfig the playbooks get holds the token of docs/rbac/qdrant-deployer.yaml's ServiceAccount, and the
+    real authorizer holds it to that Role: allowed in namespace qdrant, refused elsewhere."""
+    import real_cluster as rc  # tests/support, on sys.path
+
+    cluster = real_cluster
+    with open(cluster.kubeconfig, encoding="utf-8") as fh:
+        token = json.load(fh)["users"][0]["user"]["token"]
+    deployer = rc.Api(cluster.cluster.url, cluster.cluster.ca_file, token)
+    review = deployer.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                              {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+    assert review["status"]["userInfo"]["username"] == "system:serviceaccount:qdrant:qdrant-deployer"
+    assert deployer.request("GET", "/api/v1/namespaces/qdrant/secrets")["items"] is not None
+    for path in ("/api/v1/namespaces/default/secrets", "/api/v1/nodes", "/api/v1/namespaces/kube-system/pods"):
+        with pytest.raises(rc.ApiError) as refused:
+            deployer.request("GET", path)
+        assert refused.value.status == 403, path
