@@ -40,6 +40,9 @@ print(g(N(version="'"$PY_VERSION"'"))["pip"])')"
   cp tests/sanity/get_pip_offline.py "$HOME/.ansible/test/cache/get_pip_${v//./_}.py"
 }
 
+# The real Kubernetes control plane of tests/pytest/test_real_cluster.py (docs/real-control-plane.md): built once,
+# cached under a key of its go.sum (a warm run builds nothing); first, because a cold build is the longest step.
+stage_control_plane() { bash scripts/build-control-plane.sh >/dev/null; }
 stage_yamllint()  { yamllint --strict .; }
 stage_ansible_lint() { ansible-lint --offline --profile production; }
 stage_changelog() { antsibull-changelog lint; }
@@ -69,7 +72,7 @@ stage_real_qdrant() {
 # The scenarios that run here (emulator); kind and kind-cluster need a real cluster (CI job `kind`).
 stage_molecule()  { (cd "$ROOT" && molecule test -s default && molecule test -s cluster); }
 
-ALL=(yamllint ansible_lint changelog build sanity units pytest molecule real_qdrant)
+ALL=(control_plane yamllint ansible_lint changelog build sanity units pytest molecule real_qdrant)
 STAGES=("${@:-${ALL[@]}}")
 declare -A TOOK
 START_ALL=$(date +%s)

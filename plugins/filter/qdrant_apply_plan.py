@@ -24,6 +24,8 @@ import json
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.peekoff.qdrant.plugins.plugin_utils.quantity import same_quantity
+
 # Identity fields: the apply addresses the object by them; fieldmanager does not list them (apiVersion, kind) or
 # strips them (metadata.name/namespace, k8s.io/apiserver/pkg/endpoints/handlers/fieldmanager/internal/stripmeta.go).
 _TOP_IGNORED = ("apiVersion", "kind", "status")
@@ -47,12 +49,18 @@ def _same_scalar(want, live):
     # A number rendered where the API server keeps a string (quantities, int-or-string written as "1"): the server
     # returns the string it stored.
     if _is_num(want) and isinstance(live, str):
-        return str(want) == live
+        return str(want) == live or not isinstance(want, float) and same_quantity(str(want), live)
     if isinstance(want, bool) or isinstance(live, bool):
         return isinstance(want, bool) and isinstance(live, bool) and want == live
     # str subclasses too: Ansible hands the filter AnsibleUnsafeText.
     if isinstance(want, str) or isinstance(live, str):
-        return isinstance(want, str) and isinstance(live, str) and want == live
+        if not (isinstance(want, str) and isinstance(live, str)):
+            return False
+        # The API server keeps a quantity in canonical form, not as written: 10240Mi reads back as 10Gi, 1.5Gi as
+        # 1536Mi (k8s.io/apimachinery pkg/api/resource/quantity.go, CanonicalizeBytes). Two strings that are
+        # quantities of the same value are the same (a string field holding such a value another writer changed
+        # would be owned by that writer: the managedFields check applies then).
+        return want == live or same_quantity(str(want), str(live))
     return False
 
 

@@ -30,7 +30,7 @@ DNS_LABEL = r'^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'
 DNS_SUBDOMAIN = r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'
 # Kubernetes quantity without exponent (m only fits CPU: a storage size must also have a byte suffix).
 QUANTITY = r'^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$'
-# The suffixes of _qdrant_quantity_bytes (roles/common/vars/main.yml, which storage's PVC guard still uses).
+# The byte suffixes of a Kubernetes quantity (k8s.io/apimachinery pkg/api/resource/quantity.go).
 BYTE_SUFFIXES = ('', 'k', 'M', 'G', 'T', 'P', 'E', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei')
 ZERO_QUANTITY = r'^0+(\.0+)?[A-Za-z]*$'
 DIGITS = r'^[0-9]+$'

@@ -195,3 +195,76 @@ def make_local_cluster(tmp_path_factory):
     yield make
     for cluster in made:
         cluster.stop()
+
+
+# ---------------------------------------------------------------------------------------------- the real control plane
+def _plural(kind):
+    k = kind.lower()
+    return k + "es" if k.endswith("s") else k[:-1] + "ies" if k.endswith("y") else k + "s"
+
+
+class RealClusterRun(LocalCluster):
+    """A real control plane (tests/support/real_cluster.py) with the Qdrant stand-in as its pods.
+
+    ``run()`` runs ansible-playbook with the token of the ServiceAccount of docs/rbac/qdrant-deployer.yaml (the
+    real authorizer decides every request); ``get()`` reads with the admin credential. ``reset()`` deletes the
+    namespace (the real namespace controller empties it) and applies the deployer RBAC again, for a fresh start
+    inside one control plane."""
+
+    def __init__(self, workdir, namespace="qdrant"):  # noqa: super().__init__ would build the emulator
+        import real_cluster
+
+        self.workdir = str(workdir)
+        self.namespace = namespace
+        self.tmpdir = os.path.join(self.workdir, "tmp")
+        os.makedirs(self.tmpdir, exist_ok=True)
+        self.cluster = real_cluster.RealCluster(os.path.join(self.workdir, "cluster"), namespace=namespace).start()
+        self.api = self.cluster.api
+        self.standin = self.cluster.standin
+        self._pod_config = self.standin.config_provider
+        self.kubeconfig = self.cluster.deployer_kubeconfig
+        self.admin_kubeconfig = self.cluster.kubeconfig
+        self.runs = []
+
+    def get(self, api_version, kind, name, namespace=None):
+        """The object as the API server returns it, or None. Cluster-scoped kinds: pass namespace=''."""
+        ns = self.namespace if namespace is None else namespace
+        base = "/api/v1" if api_version == "v1" else "/apis/" + api_version
+        return self.api.get("%s%s/%s/%s" % (base, "/namespaces/" + ns if ns else "", _plural(kind), name))
+
+    def list(self, api_version, kind, namespace=None):
+        ns = self.namespace if namespace is None else namespace
+        base = "/api/v1" if api_version == "v1" else "/apis/" + api_version
+        return (self.api.get("%s%s/%s" % (base, "/namespaces/" + ns if ns else "", _plural(kind))) or {}).get(
+            "items") or []
+
+    def wait_for(self, what, probe, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not probe():
+            if time.monotonic() > deadline:
+                pytest.fail("timed out after %ss waiting for %s" % (timeout, what))
+            time.sleep(0.25)
+
+    def reset(self):
+        if self.get("v1", "Namespace", self.namespace, namespace="") is not None:
+            self.api.request("DELETE", "/api/v1/namespaces/" + self.namespace)
+            self.wait_for("namespace %s to be deleted" % self.namespace,
+                          lambda: self.get("v1", "Namespace", self.namespace, namespace="") is None, timeout=120)
+        self.cluster._deployer()
+        self.misconfigure()
+
+    def objects_in(self, namespace=None):
+        raise NotImplementedError("the emulator's object index; read objects with get() and list()")
+
+    def stop(self):
+        self.cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def real_cluster(tmp_path_factory):
+    """A real control plane for the whole test module (one per module and per xdist worker); tests that need a
+    fresh namespace call ``real_cluster.reset()``."""
+    _crd_dir_or_fail()
+    cluster = RealClusterRun(tmp_path_factory.mktemp("real-cluster"))
+    yield cluster
+    cluster.stop()

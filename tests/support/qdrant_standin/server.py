@@ -1146,6 +1146,7 @@ class QdrantStandin(LoopbackService):
         # recovery restores only the shards local to this peer, skipping the others
         # (lib/storage/src/content_manager/snapshots/recover.rs _do_recover_from_snapshot).
         self.members = None
+        self.netns = None
         self._server = None
         self._thread = None
         self._log_lock = threading.Lock()
@@ -1155,7 +1156,12 @@ class QdrantStandin(LoopbackService):
         """Bind the port at once (so that ``url`` is known) but, like Qdrant's main(), accept connections only
         after ``startup_delay`` seconds of "loading collections": until then a bound socket that does not
         listen refuses every connection."""
-        server = _Server((self.host, self.port), _Handler, bind_and_activate=False)
+        def make():
+            return _Server((self.host, self.port), _Handler, bind_and_activate=False)
+
+        # In a network namespace (real_cluster.NetNS): the listening socket is made there, the threads that serve it
+        # stay here (they may call the API server on this host's loopback).
+        server = self.netns.run_inside(make) if self.netns is not None else make()
         server.standin = self
         try:
             server.server_bind()

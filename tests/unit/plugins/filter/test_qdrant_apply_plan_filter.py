@@ -260,12 +260,32 @@ def test_defaults_inside_atomic_list_are_skipped():
 
 
 def test_number_rendered_where_the_server_keeps_a_string():
-    # resources.limits.cpu rendered as 1, returned as "1"; "1000m" would be normalised and is not skipped.
+    # resources.limits.cpu rendered as 1, returned as "1".
     assert live_deployment()["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] == "1"
     assert unchanged(deployment(), live_deployment(), MGR)
     want = deployment()
-    want["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = "1000m"
+    want["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = "2"
     assert not unchanged(want, live_deployment(), MGR)
+
+
+@pytest.mark.parametrize("written", ["1000m", "1", "1.0", "1e0", 1])
+def test_quantity_written_in_another_form(written):
+    # The API server keeps a quantity in canonical form (k8s.io/apimachinery pkg/api/resource/quantity.go): "1000m"
+    # reads back as "1", and an apply of "1000m" changes nothing. Compared by value, not as strings.
+    want = deployment()
+    want["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = written
+    assert unchanged(want, live_deployment(), MGR)
+
+
+@pytest.mark.parametrize("written,stored,same", [("10240Mi", "10Gi", True), ("1.5Gi", "1536Mi", True),
+                                                 ("0.5Ti", "512Gi", True), ("10Gi", "10G", False),
+                                                 ("1Gi", "1025Mi", False)])
+def test_storage_request_compared_by_value(written, stored, same):
+    want = deployment()
+    live = live_deployment()
+    want["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = written
+    live["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = stored
+    assert unchanged(want, live, MGR) is same
 
 
 def test_port_key_with_defaulted_protocol():

@@ -392,12 +392,11 @@ def test_all_failures_are_reported_together():
     assert [m.split("=")[0].split(" ")[0] for m in found] == ["qdrant_name", "qdrant_http_port", "qdrant_replicas"]
 
 
-def test_byte_suffixes_match_the_storage_guards_table():
-    """The storage role's PVC guard still converts sizes with _qdrant_quantity_bytes: the same suffixes pass here."""
+def test_byte_suffixes_are_quantities():
+    """Every size the check lets through is a quantity the PVC guards (peekoff.qdrant.qdrant_quantity) can read."""
     from ansible_collections.peekoff.qdrant.plugins.filter.qdrant_validate import BYTE_SUFFIXES
-    with open(os.path.join(ROOT, "roles", "common", "vars", "main.yml")) as f:
-        table = yaml.safe_load(f)["_qdrant_quantity_bytes"]
-    assert sorted(table) == sorted(BYTE_SUFFIXES)
+    from ansible_collections.peekoff.qdrant.plugins.plugin_utils.quantity import is_quantity
+    assert all(is_quantity("1" + suffix) for suffix in BYTE_SUFFIXES)
 
 
 @pytest.mark.parametrize("bad", ["10.0.0.10", "10.0.0.300/32", "apiserver/32", ["10.0.0.0/8", 5], "10.0.0.0/8", None])
