@@ -19,19 +19,17 @@ StatefulSet's pods (GET /cluster lists one peer per pod, as Qdrant's raft member
 """
 import argparse
 import base64
-import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import threading
-import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
+
+import detached  # noqa: E402 - tests/support, put on sys.path just above
 
 ENV_API_KEY = "QDRANT__SERVICE__API_KEY"
 ENV_RO_KEY = "QDRANT__SERVICE__READ_ONLY_API_KEY"
@@ -186,43 +184,11 @@ def serve(args):
             "namespace": args.namespace, "service": args.service, "service_port": args.port,
             "proxy_url": "%s/api/v1/namespaces/%s/services/%s:%d/proxy" % (emu.url, args.namespace, args.service,
                                                                            args.port)}
-    tmp = env_json + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(info, fh, indent=2)
-    os.replace(tmp, env_json)
-    done = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda *_: done.set())
-    print("local_env serving: %s" % json.dumps(info), flush=True)
-    while not done.wait(0.5):
-        pass
+    detached.serve_until_signal("local_env", env_json, info)
     standin.stop()
     emu.stop()
-    try:
-        os.remove(env_json)
-    except OSError:
-        pass
+    detached.remove(env_json)
     return 0
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except (OSError, TypeError):
-        return False
-    try:
-        with open("/proc/%d/stat" % pid) as fh:
-            return fh.read().split()[2] != "Z"
-    except OSError:
-        return True
-
-
-def _read_env(state_dir):
-    try:
-        with open(_paths(state_dir)[1], encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
 
 
 def _answers(info):
@@ -240,64 +206,18 @@ def _answers(info):
 
 def start(args):
     os.makedirs(args.state_dir, exist_ok=True)
-    info = _read_env(args.state_dir)
-    if info and _alive(info.get("pid")) and _answers(info):
-        print(json.dumps(info))
-        return 0
     _kc, env_json, log = _paths(args.state_dir)
-    if os.path.exists(env_json):
-        os.remove(env_json)
     cmd = [sys.executable, os.path.abspath(__file__), "_serve", "--state-dir", os.path.abspath(args.state_dir),
            "--namespace", args.namespace, "--service", args.service, "--port", str(args.port)]
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True)
-    deadline = time.time() + args.timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            with open(log, encoding="utf-8", errors="replace") as fh:
-                tail = fh.read()[-3000:]
-            sys.stderr.write("local_env: background process exited with %s\n%s\n" % (proc.returncode, tail))
-            return 1
-        info = _read_env(args.state_dir)
-        if info and _answers(info):
-            print(json.dumps(info))
-            return 0
-        time.sleep(0.1)
-    sys.stderr.write("local_env: not ready after %ss (see %s)\n" % (args.timeout, log))
-    proc.terminate()
-    return 1
+    return detached.start("local_env", cmd, env_json, log, args.timeout, ready=_answers)
 
 
 def stop(args):
-    info = _read_env(args.state_dir)
-    if not info:
-        print("local_env: not running (no env.json in %s)" % args.state_dir)
-        return 0
-    pid = info.get("pid")
-    if _alive(pid):
-        os.kill(pid, signal.SIGTERM)
-        for _attempt in range(100):
-            if not _alive(pid):
-                break
-            time.sleep(0.05)
-        else:
-            os.kill(pid, signal.SIGKILL)
-    try:
-        os.remove(_paths(args.state_dir)[1])
-    except OSError:
-        pass
-    print("local_env: stopped")
-    return 0
+    return detached.stop("local_env", _paths(args.state_dir)[1], grace=5)
 
 
 def status(args):
-    info = _read_env(args.state_dir)
-    if info and _alive(info.get("pid")) and _answers(info):
-        print(json.dumps(dict(info, running=True)))
-        return 0
-    print(json.dumps({"running": False}))
-    return 3
+    return detached.status(_paths(args.state_dir)[1], ready=_answers)
 
 
 def main(argv=None):

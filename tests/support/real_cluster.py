@@ -31,7 +31,6 @@ import base64
 import json
 import os
 import re
-import signal
 import socket
 import ssl
 import subprocess
@@ -46,6 +45,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
+
+import detached  # noqa: E402 - tests/support, put on sys.path just above
 
 ADMIN_USER = "kcp-admin"
 NODE_NAME = "kcp-node"
@@ -623,103 +624,32 @@ def _paths(state_dir):
 def serve(args):
     env_json, _log = _paths(args.state_dir)
     cluster = RealCluster(os.path.join(args.state_dir, "cluster"), namespace=args.namespace)
-    done = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda *_: done.set())
     try:
         cluster.start()
-        info = cluster.info()
-        tmp = env_json + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(info, fh, indent=2)
-        os.replace(tmp, env_json)
-        print("real_cluster serving: %s" % json.dumps(info), flush=True)
-        while not done.wait(0.5):
-            pass
+        detached.serve_until_signal("real_cluster", env_json, cluster.info())
     finally:
         cluster.stop()
-        try:
-            os.remove(env_json)
-        except OSError:
-            pass
+        detached.remove(env_json)
     return 0
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except (OSError, TypeError):
-        return False
-    try:
-        with open("/proc/%d/stat" % pid) as fh:
-            return fh.read().split()[2] != "Z"
-    except OSError:
-        return True
-
-
-def _read_env(state_dir):
-    try:
-        with open(_paths(state_dir)[0], encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
 
 
 def start(args):
     os.makedirs(args.state_dir, exist_ok=True)
-    info = _read_env(args.state_dir)
-    if info and _alive(info.get("pid")):
-        print(json.dumps(info))
-        return 0
-    build_binary()  # here, with its progress on this terminal, not in the background process's log
-    env_json, logf = _paths(args.state_dir)
+    env_json, log = _paths(args.state_dir)
+    if not detached.running(env_json):
+        build_binary()  # here, with its progress on this terminal, not in the background process's log
     cmd = [sys.executable, os.path.abspath(__file__), "_serve", "--state-dir", os.path.abspath(args.state_dir),
            "--namespace", args.namespace]
-    with open(logf, "ab") as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True)
-    deadline = time.time() + args.timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            with open(logf, encoding="utf-8", errors="replace") as fh:
-                sys.stderr.write("real_cluster: background process exited with %s\n%s\n"
-                                 % (proc.returncode, fh.read()[-3000:]))
-            return 1
-        info = _read_env(args.state_dir)
-        if info:
-            print(json.dumps(info))
-            return 0
-        time.sleep(0.2)
-    sys.stderr.write("real_cluster: not ready after %ss (see %s)\n" % (args.timeout, logf))
-    proc.terminate()
-    return 1
+    return detached.start("real_cluster", cmd, env_json, log, args.timeout, poll=0.2)
 
 
 def stop(args):
-    info = _read_env(args.state_dir)
-    if not info:
-        print("real_cluster: not running (no env.json in %s)" % args.state_dir)
-        return 0
-    pid = info.get("pid")
-    if _alive(pid):
-        os.kill(pid, signal.SIGTERM)
-        for _attempt in range(300):
-            if not _alive(pid):
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(pid, signal.SIGKILL)
-    print("real_cluster: stopped")
-    return 0
+    # the background process stops each program with 10 s of grace: give it time for all of them
+    return detached.stop("real_cluster", _paths(args.state_dir)[0], grace=30)
 
 
 def status(args):
-    info = _read_env(args.state_dir)
-    if info and _alive(info.get("pid")):
-        print(json.dumps(dict(info, running=True)))
-        return 0
-    print(json.dumps({"running": False}))
-    return 3
+    return detached.status(_paths(args.state_dir)[0])
 
 
 def main(argv=None):
